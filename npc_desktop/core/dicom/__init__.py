@@ -1,0 +1,36 @@
+"""DICOM ingestion: indexing, series splitting and sorting, volume loading, typed errors."""
+
+from .errors import (
+    DicomIngestError,
+    InconsistentSeriesError,
+    NoImagesError,
+    NotDicomError,
+    PixelDataError,
+    SeriesNotFoundError,
+    UnreadableDicomError,
+)
+from .index import PatientInfo, SeriesInfo, SkippedFile, StudyIndex, StudyInfo, index_path
+from .loader import load_path, load_series, read_instance_pixels
+from .volume import SeriesMeta, SliceRef, Volume
+
+__all__ = [
+    "DicomIngestError",
+    "InconsistentSeriesError",
+    "NoImagesError",
+    "NotDicomError",
+    "PixelDataError",
+    "SeriesNotFoundError",
+    "UnreadableDicomError",
+    "PatientInfo",
+    "SeriesInfo",
+    "SkippedFile",
+    "StudyIndex",
+    "StudyInfo",
+    "index_path",
+    "load_path",
+    "load_series",
+    "read_instance_pixels",
+    "SeriesMeta",
+    "SliceRef",
+    "Volume",
+]

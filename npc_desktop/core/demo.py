@@ -33,6 +33,7 @@ from typing import Optional
 
 import cv2
 import numpy as np
+import platformdirs
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
@@ -173,15 +174,16 @@ class _SeriesSpec:
     etl: int
     flip: float
     contrast: bool
+    window_percentile: float
 
 
 _SPECS: dict[str, _SeriesSpec] = {
     "T1C": _SeriesSpec("T1C", 5, "AX T1 +C FS (SYNTHETIC DEMO)", 256, 256, 0.9, 28, 3.0, 3.0,
                        -114.75, -114.75, -62.0, 0, "101500", "tse2d1_3", 600.0, 10.0, 3, 150.0,
-                       True),
+                       True, 99.9),
     "T2": _SeriesSpec("T2", 3, "AX T2 FS (SYNTHETIC DEMO)", 224, 224, 1.0, 22, 4.0, 3.5,
                       -111.5, -109.5, -64.5, 1, "100500", "tse2d1_15", 4000.0, 85.0, 15, 150.0,
-                      False),
+                      False, 99.0),
 }
 
 # Tissue labels and their (T1C FS, T2 FS) signal on a 0..1 scale, plus texture amplitude.
@@ -246,19 +248,14 @@ class _Canvas:
             u, v = np.broadcast_to(u, (r1 - r0, c1 - c0)), np.broadcast_to(v, (r1 - r0, c1 - c0))
         un = u / ax
         vn = np.where(v < 0, v / ay, v / ay2)
-        if p == 2.0:
-            rad = un * un + vn * vn
-            limit = 1.0
-        else:
-            rad = np.abs(un) ** p + np.abs(vn) ** p
-            limit = 1.0
-        if lobes:
+        rad = un * un + vn * vn if p == 2.0 else np.abs(un) ** p + np.abs(vn) ** p
+        if lobes:  # scale the boundary radius by 1 + sum(a cos(k theta + phase))
             theta = np.arctan2(vn, un)
             mod = np.ones_like(theta)
             for k, a, ph in lobes:
                 mod += a * np.cos(k * theta + ph)
-            rad = rad / (mod ** (2.0 if p == 2.0 else p))
-        mask = rad < limit
+            rad = rad / mod ** p
+        mask = rad < 1.0
         if ymax is not None:
             mask &= ys[:, None] < ymax
         if ymin is not None:
@@ -296,28 +293,33 @@ def _paint_anatomy(cv: _Canvas) -> None:
     zk = (-66.0, -45.0, -25.0, -5.0, 10.0, 24.0)
     half_w = _zi(z, zk, (60, 62, 66, 70, 73, 74))
     ant = _zi(z, zk, (52, 70, 80, 86, 88, 88))
-    post = _zi(z, zk, (78, 80, 84, 88, 92, 94))
+    post = _zi(z, zk, (74, 78, 84, 88, 92, 94))
     yc = _zi(z, zk, (8, 4, 2, 0, 0, 0))
-    for grow, label in ((0.0, SKIN), (-2.0, FAT), (-8.0, DEEP)):
-        e(0, yc, half_w + grow, ant + grow, label, ay_post=post + grow, p=2.3)
+    ear = _band(z, 2, 30, 3)
     nose = _band(z, 6, 30, 3)
-    if nose:
-        e(0, yc - ant - 4, 11 * nose, 12 * nose, SKIN)
-        e(0, yc - ant - 3, 8 * nose, 9 * nose, FAT)
+    outline_lobes = ((2, 0.025, 0.4), (3, 0.02, 1.3), (5, 0.01, 2.0))
+    for grow, label in ((0.0, SKIN), (-2.0, FAT), (-8.0, DEEP)):
+        if ear and grow > -8:
+            for sx in (-1, 1):
+                e(sx * (half_w + 2), 16, 7 * ear + grow / 2, 15 * ear + grow, label, angle=sx * 8)
+        if nose and grow > -8:
+            e(0, yc - ant + 3, 14 * nose + grow, 16 * nose + grow, label, p=1.9)
+        e(0, yc, half_w + grow, ant + grow, label, ay_post=post + grow, p=2.3,
+          lobes=outline_lobes)
     # Cheeks/face at top: maxillary sinuses and nasal cavity.
     if z > 9:
         k = _band(z, 13, 30, 4)
         for sx in (-1, 1):
-            e(sx * 30, -48, 16 * k, 17 * k, BONE)
-            e(sx * 30, -48, 14 * k, 15 * k, MUCOSA)
-            e(sx * 30, -48, 12 * k, 13 * k, AIR)
+            e(sx * 30, -50, 15 * k, 16 * k, BONE, p=2.6, angle=sx * 10)
+            e(sx * 30, -50, 13.8 * k, 14.8 * k, MUCOSA, p=2.6, angle=sx * 10)
+            e(sx * 30, -50, 12.8 * k, 13.8 * k, AIR, p=2.6, angle=sx * 10)
         nk = _band(z, 10, 30, 2)
-        e(0, -42, 17 * nk, 34 * nk, BONE)
-        e(0, -42, 15 * nk, 32 * nk, MUCOSA)
+        e(0, -42, 15 * nk, 34 * nk, BONE)
+        e(0, -42, 13.8 * nk, 32.8 * nk, MUCOSA)
         for sx in (-1, 1):
-            e(sx * 8, -42, 5.5 * nk, 30 * nk, AIR)
-            e(sx * 11, -45, 3.5 * nk, 16 * nk, MUCOSA)  # inferior turbinates
-        e(0, -42, 1.2 * nk, 31 * nk, BONE)  # septum
+            e(sx * 7.5, -42, 5.0 * nk, 30 * nk, AIR)
+            e(sx * 10, -45, 3.0 * nk, 16 * nk, MUCOSA)  # inferior turbinates
+        e(0, -42, 1.0 * nk, 31 * nk, BONE)  # septum
     # Hard palate / maxillary alveolus with teeth.
     pk = _band(z, -4, 6, 2)
     if pk:
@@ -336,11 +338,19 @@ def _paint_anatomy(cv: _Canvas) -> None:
             e(sx * 56, -14, 6 * rk, 17 * rk, MUSCLE, angle=-sx * 10)  # masseter
             e(sx * 31, -8, 7.5 * rk, 15 * rk, MUSCLE, angle=sx * 25)  # medial pterygoid
             e(sx * 49, 16, 11 * rk, 14 * rk, GLAND)  # parotid
-    bk = _band(z, -52, -12, 5)
-    if bk:
-        e(0, -24, 50 * bk, 54 * bk, BONE, ymax=-26, p=2.2)
-        e(0, -24, 46 * bk, 50 * bk, MARROW, ymax=-26, p=2.2)
-        e(0, -24, 43 * bk, 47 * bk, DEEP, ymax=-26, p=2.2)
+    if -50.0 <= z <= -12.0:
+        e(0, -24, 50, 54, BONE, ymax=-26, p=2.2)
+        e(0, -24, 46.5, 50.5, MARROW, ymax=-26, p=2.2)
+        e(0, -24, 43, 47, DEEP, ymax=-26, p=2.2)
+    if -50.0 <= z <= -42.0:  # hyoid
+        e(0, -24, 22, 14, BONE, ymax=-22)
+        e(0, -24, 19.5, 11.5, DEEP, ymax=-22)
+    lk = _band(z, -70, -52, 2)
+    if lk:  # larynx: thyroid cartilage and strap muscles
+        for sx in (-1, 1):
+            e(sx * 11, -30, 9 * lk, 5 * lk, MUSCLE, angle=sx * 20)
+        e(0, -15, 19 * lk, 16 * lk, BONE, p=1.7, ymax=-8)
+        e(0, -15, 17 * lk, 14 * lk, DEEP, p=1.7, ymax=-8)
     # Tongue, tonsils, submandibular glands.
     tk = _band(z, -44, -6, 6)
     if tk:
@@ -363,21 +373,23 @@ def _paint_anatomy(cv: _Canvas) -> None:
         e(sx * 22, 64, 19 * pm, 17 * pm, MUSCLE, angle=sx * 20)
         e(sx * 9, 72, 7 * pm, 12 * pm, MUSCLE)
     e(0, 62, 2.0 * pm, 22 * pm, FAT)  # nuchal ligament
-    # Posterior fossa at the top: occipital bone around cerebellum.
-    ck = _band(z, 15, 30, 6)
+    # Posterior fossa at the top: occipital bone behind the cerebellum.
+    ck = _band(z, 16, 30, 6)
     if ck:
-        e(0, 66, 54 * ck, 28 * ck, BONE)
-        e(0, 66, 51 * ck, 25 * ck, BRAIN)
-        e(0, 78, 1.8 * ck, 13 * ck, CSF)
+        e(0, 58, 50 * ck, 8, BONE, ay_post=27 * ck)
+        e(0, 58, 47 * ck, 6, BRAIN, ay_post=24 * ck)
+        e(0, 72, 1.5 * ck, 9 * ck, CSF)  # vallecula / falx cerebelli
     # Vertebral column: vertebral body (or clivus above), posterior arch, canal and cord.
     body_ax = _zi(z, (-66, 0, 10, 24), (13, 12, 10, 8))
     e(0, 26, body_ax, 10, BONE)
-    e(0, 26, body_ax - 1.6, 8.4, MARROW)
+    e(0, 26, body_ax - 1.4, 8.6, MARROW)
     arch = _band(z, -70, 12, 3)
     if arch:
-        e(0, 49, 16 * arch, 15 * arch, BONE)
-        e(0, 49, 13 * arch, 12 * arch, DEEP)
-        e(0, 68, 2.8 * arch, 9 * arch, BONE)
+        for sx in (-1, 1):
+            e(sx * 12, 38, 3 * arch, 6 * arch, BONE, angle=sx * 20)  # pedicles
+        e(0, 49, 16 * arch, 15 * arch, BONE, ymin=46)
+        e(0, 49, 13.5 * arch, 12.5 * arch, DEEP, ymin=46)
+        e(0, 68, 2.8 * arch, 9 * arch, BONE)  # spinous process
     canal = _zi(z, (-66, 0, 12, 24), (10, 10.5, 13, 15))
     e(0, 48, canal * 1.1, canal * 0.85, CSF)
     cord = _zi(z, (-66, 0, 12, 24), (5.5, 6, 8, 10))
@@ -403,7 +415,7 @@ def _paint_anatomy(cv: _Canvas) -> None:
     za = (-66.0, -40.0, -10.0, 2.0, 10.0, 24.0)
     ax = _zi(z, za, (8, 9, 11, 12, 15, 16))
     ay = _zi(z, za, (5, 5, 6, 5, 8, 9))
-    acy = _zi(z, za, (-14, -6, 0, -1, -3, -6))
+    acy = _zi(z, za, (-16, -6, 0, -1, -3, -6))
     e(0, acy, ax + 2.5, ay + 2.5, MUCOSA, p=2.6)
     if z > 6:  # adenoid remnant on the roof/posterior wall
         e(0, acy + ay, 8, 3.5, LYMPHOID)
@@ -446,9 +458,9 @@ def _lesion_models(seed: int) -> tuple[_LesionModel, ...]:
                       float(rng.uniform(0, 2 * math.pi))) for i, k in enumerate(ks))
 
     tumour = _LesionModel("tumour", "nasopharyngeal primary", TUMOUR, (
-        _Lobe(jit((8.0, 1.0, 12.0), 1.0), (11.0, 7.5, 9.5), lob(4, 0.12)),
-        _Lobe(jit((20.0, -1.0, 9.0), 1.0), (8.5, 6.0, 6.5), lob(3, 0.15)),
-        _Lobe(jit((4.0, 6.0, 15.0), 1.0), (8.0, 4.5, 6.0), lob(3, 0.10)),
+        _Lobe(jit((8.0, 1.0, 12.0), 1.0), (11.0, 8.5, 9.5), lob(4, 0.22)),
+        _Lobe(jit((20.0, -1.0, 9.0), 1.0), (8.5, 6.5, 6.5), lob(3, 0.22)),
+        _Lobe(jit((4.0, 6.0, 15.0), 1.0), (8.0, 5.0, 6.0), lob(3, 0.18)),
         _Lobe(jit((14.0, 4.0, 5.5), 1.0), (6.0, 5.0, 4.0), lob(2, 0.10)),
     ))
     rp = _LesionModel("node", "left lateral retropharyngeal node", _NODE0, (
@@ -499,7 +511,7 @@ def _render_series(spec: _SeriesSpec, seed: int, models: tuple[_LesionModel, ...
     bias = (1.0 + 0.10 * ys[:, None] / 110.0 + 0.12 * rr).astype(np.float32)
     noise_sigma = 0.011 * _FULL_SCALE
     tex_sigma = 2.5 / px
-    blur_sigma = 0.55 / px
+    blur_sigma = 0.8 / px
     volume = np.empty((spec.n_slices, spec.rows, spec.cols), dtype=np.uint16)
     lesions: list[list[tuple[_LesionModel, np.ndarray]]] = []
     for k in range(spec.n_slices):
@@ -538,7 +550,7 @@ _STUDY_DATE = "20240101"
 _STUDY_TIME = "100000"
 
 
-def _slice_dataset(spec: _SeriesSpec, seed: int, k: int, pixels: np.ndarray,
+def _slice_dataset(spec: _SeriesSpec, k: int, pixels: np.ndarray,
                    uids: dict[str, str], window: tuple[float, float]) -> Dataset:
     z = spec.z0 + k * spec.slice_step
     sop_uid = uids[f"{spec.key}/{k}"]
@@ -652,12 +664,12 @@ def _slice_dataset(spec: _SeriesSpec, seed: int, k: int, pixels: np.ndarray,
     return ds
 
 
-def _window(volume: np.ndarray) -> tuple[float, float]:
+def _window(volume: np.ndarray, upper_percentile: float) -> tuple[float, float]:
+    """Window from 0 to a high percentile of the tissue voxels."""
     body = volume[volume > 0.15 * _FULL_SCALE]
-    lo, hi = np.percentile(body, [0.5, 99.7]) if body.size else (0.0, float(_MAX_VALUE))
-    hi = max(float(hi), float(lo) + 100.0)
-    lo = 0.0
-    return (lo + hi) / 2.0, hi - lo
+    hi = float(np.percentile(body, upper_percentile)) if body.size else float(_MAX_VALUE)
+    hi = max(hi, 100.0)
+    return hi / 2.0, hi
 
 
 # --------------------------------------------------------------------------------------------------
@@ -727,12 +739,12 @@ def write_demo_study(out_dir: Path, *, seed: int = DEMO_SEED) -> DemoStudy:
         for k in range(spec.n_slices):
             uids[f"{key}/{k}"] = _uid(seed, f"instance/{key}/{k}")
         volume, visible = _render_series(spec, seed, models)
-        window = _window(volume)
+        window = _window(volume, spec.window_percentile)
         series_dir = out_dir / key
         series_dir.mkdir(exist_ok=True)
         files[key] = []
         for k in range(spec.n_slices):
-            ds = _slice_dataset(spec, seed, k, volume[k], uids, window)
+            ds = _slice_dataset(spec, k, volume[k], uids, window)
             buf = io.BytesIO()
             dcmwrite(buf, ds, enforce_file_format=True)
             data = buf.getvalue()
@@ -814,8 +826,6 @@ def _load_complete(root: Path, seed: int) -> Optional[DemoStudy]:
 
 
 def _default_cache_dir() -> Path:
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("npc-desktop"))
 
 

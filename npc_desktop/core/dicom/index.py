@@ -190,6 +190,8 @@ class StudyIndex:
 
     def no_images_reason(self) -> str:
         """Explain why there is nothing to show."""
+        if self.files_read == 1 and len(self.skipped) == 1:
+            return self.skipped[0].reason
         parts = [f"no image series found ({self.files_read} file(s) read"]
         if self.non_dicom_count:
             parts.append(f", {self.non_dicom_count} not DICOM")

@@ -1,0 +1,57 @@
+"""Shared fixtures: the real data folder, the demo study, and quiet pydicom warnings."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pydicom warns about non-conformant values in the deliberately broken test files.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom\..*")
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """``../shared/data``: real scanner DICOM and public test files.
+
+    Fails in CI (``CI=true``) when the folder is missing, skips elsewhere.
+    """
+    if not (SHARED_DATA / "dicom").is_dir():
+        message = f"real data folder {SHARED_DATA} is missing"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI must run with ../shared beside the clone)")
+        pytest.skip(message)
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def dicom_dir(real_data_dir: Path) -> Path:
+    """``../shared/data/dicom``."""
+    return real_data_dir / "dicom"
+
+
+@pytest.fixture(scope="session")
+def tcia_dir(dicom_dir: Path) -> Path:
+    """The 120-slice TCIA contrast T1 head series."""
+    return dicom_dir / "mr-head-t1c-tcia-vs-seg-001"
+
+
+@pytest.fixture(scope="session")
+def pydicom_test_files(dicom_dir: Path) -> Path:
+    """pydicom's test files folder (encodings, DICOMDIR, malformed files)."""
+    return dicom_dir / "pydicom__pydicom" / "src" / "pydicom" / "data" / "test_files"
+
+
+@pytest.fixture(scope="session")
+def demo_study(tmp_path_factory: pytest.TempPathFactory):
+    """The synthetic demo study, written once per test session."""
+    from npc_desktop.core.demo import write_demo_study
+
+    return write_demo_study(tmp_path_factory.mktemp("demo-study") / "study")

@@ -190,7 +190,7 @@ class StudyIndex:
 
     def no_images_reason(self) -> str:
         """Explain why there is nothing to show."""
-        if self.files_read == 1 and len(self.skipped) == 1:
+        if self.root.is_file() and self.files_read == 1 and len(self.skipped) == 1:
             return self.skipped[0].reason
         parts = [f"no image series found ({self.files_read} file(s) read"]
         if self.non_dicom_count:

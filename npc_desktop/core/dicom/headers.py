@@ -11,10 +11,13 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from . import fastscan
 from .errors import DicomDirectoryFile, DicomIngestError, NotDicomError, UnreadableDicomError
 from .sources import FileRef
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_SCAN_BYTES = 64 * 1024
+"""Bytes read for the fast header scan; longer headers go to pydicom."""
 PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 
 # SOP classes that carry pixel data but are not images a clinician scrolls through.
@@ -175,11 +178,9 @@ def _window(ds: Optional[Dataset], ref: FileRef) -> Optional[tuple[float, float]
     return (centre, width)
 
 
-def _check_preamble(fp: Any, ref: FileRef) -> None:
+def _check_preamble(head: bytes, ref: FileRef) -> None:
     """Refuse files that are not DICOM Part 10 before pydicom guesses at them."""
-    head = fp.read(132)
-    fp.seek(0)
-    if len(head) == 132 and head[128:132] == b"DICM":
+    if len(head) >= 132 and head[128:132] == b"DICM":
         return
     if len(head) >= 4 and head[0] in (0x02, 0x08) and head[1] == 0x00:
         raise UnreadableDicomError(
@@ -212,10 +213,26 @@ def read_header(ref: FileRef, archive: Optional[zipfile.ZipFile] = None) -> Inst
         The header is broken (no file meta, truncated, invalid values, no SOP Instance UID).
     """
     try:
-        with ref.open(archive) as fp, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            _check_preamble(fp, ref)
-            ds = pydicom.dcmread(fp, defer_size=1024)
+        with ref.open(archive) as fp:
+            head = fp.read(_SCAN_BYTES)
+            _check_preamble(head, ref)
+            scanned = fastscan.scan(head)
+            if scanned is not None and _fast_path_applies(scanned):
+                return _build_header(
+                    _ScannedAttributes(scanned),
+                    ref,
+                    storage_class=scanned.media_storage_sop_class_uid,
+                    pixels=_PixelPlace(
+                        scanned.pixel_tag is not None,
+                        scanned.transfer_syntax_uid,
+                        scanned.pixel_offset,
+                        scanned.pixel_length,
+                    ),
+                )
+            fp.seek(0)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ds = pydicom.dcmread(fp, defer_size=1024)
         for warning in caught:
             if "End of file reached" in str(warning.message):
                 raise UnreadableDicomError(
@@ -231,8 +248,14 @@ def read_header(ref: FileRef, archive: Optional[zipfile.ZipFile] = None) -> Inst
         raise UnreadableDicomError(
             ref.display_name, f"the DICOM header cannot be parsed ({exc.__class__.__name__}: {exc})"
         ) from exc
+    meta = getattr(ds, "file_meta", None)
     try:
-        return _header_from_dataset(ds, ref)
+        return _build_header(
+            ds,
+            ref,
+            storage_class=str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else "",
+            pixels=_pixel_place(ds),
+        )
     except DicomIngestError:
         raise
     except Exception as exc:
@@ -241,24 +264,61 @@ def read_header(ref: FileRef, archive: Optional[zipfile.ZipFile] = None) -> Inst
         ) from exc
 
 
-def _pixel_layout(ds: Dataset, ref: FileRef) -> tuple[bool, Optional[PixelLayout]]:
+def _fast_path_applies(scanned: fastscan.ScannedHeader) -> bool:
+    frames = scanned.text("NumberOfFrames")
+    return frames in ("", "1") and scanned.media_storage_sop_class_uid != MEDIA_STORAGE_DIRECTORY
+
+
+class _ScannedAttributes:
+    """Presents a fast scan with the ``get(keyword)`` of a pydicom Dataset."""
+
+    def __init__(self, scanned: fastscan.ScannedHeader) -> None:
+        self._scanned = scanned
+
+    def get(self, keyword: str, default: Any = None) -> Any:
+        tag = fastscan.TAGS.get(keyword)
+        if tag is None or tag not in self._scanned.values:
+            return default
+        if tag in fastscan._BINARY_US:
+            return self._scanned.us(keyword)
+        text = self._scanned.text(keyword)
+        return text.split("\\") if "\\" in text else text
+
+
+@dataclass(frozen=True)
+class _PixelPlace:
+    present: bool
+    syntax: str
+    offset: Optional[int]
+    length: Optional[int]
+
+
+def _pixel_place(ds: Dataset) -> _PixelPlace:
     raw = None
     for tag in PIXEL_DATA_TAGS:
         if tag in ds:
             raw = ds.get_item(tag, keep_deferred=True)
             break
-    if raw is None:
-        return False, None
-    rows = _number(ds, "Rows", ref, int)
-    columns = _number(ds, "Columns", ref, int)
-    if not rows or not columns:
-        return True, None
     meta = getattr(ds, "file_meta", None)
     syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
     if not syntax:
-        syntax = "1.2.840.10008.1.2.1" if not ds.is_implicit_VR else "1.2.840.10008.1.2"
+        syntax = "1.2.840.10008.1.2" if ds.is_implicit_VR else "1.2.840.10008.1.2.1"
     offset = getattr(raw, "value_tell", None)
     length = getattr(raw, "length", None)
+    return _PixelPlace(
+        raw is not None,
+        syntax,
+        offset if isinstance(offset, int) else None,
+        length if isinstance(length, int) else None,
+    )
+
+
+def _pixel_layout(ds: Any, ref: FileRef, place: _PixelPlace) -> Optional[PixelLayout]:
+    rows = _number(ds, "Rows", ref, int)
+    columns = _number(ds, "Columns", ref, int)
+    if not rows or not columns:
+        return None
+    syntax, offset, length = place.syntax, place.offset, place.length
     bits_allocated = _number(ds, "BitsAllocated", ref, int) or 16
     layout = PixelLayout(
         transfer_syntax_uid=syntax,
@@ -270,23 +330,24 @@ def _pixel_layout(ds: Dataset, ref: FileRef) -> tuple[bool, Optional[PixelLayout
         bits_stored=_number(ds, "BitsStored", ref, int) or bits_allocated,
         pixel_representation=_number(ds, "PixelRepresentation", ref, int) or 0,
         photometric=_text(ds, "PhotometricInterpretation") or "MONOCHROME2",
-        value_offset=offset if isinstance(offset, int) else None,
-        value_length=length if isinstance(length, int) else None,
+        value_offset=offset,
+        value_length=length,
         is_little_endian=syntax != "1.2.840.10008.1.2.2",
     )
-    return True, layout
+    return layout
 
 
-def _header_from_dataset(ds: Dataset, ref: FileRef) -> InstanceHeader:
-    meta = getattr(ds, "file_meta", None)
-    if meta is not None and str(meta.get("MediaStorageSOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
+def _build_header(ds: Any, ref: FileRef, *, storage_class: str, pixels: _PixelPlace) -> InstanceHeader:
+    """Build the header record from a pydicom Dataset or anything with its ``get(keyword)``."""
+    if storage_class == MEDIA_STORAGE_DIRECTORY:
         raise DicomDirectoryFile(
             ref.display_name, "a DICOMDIR (the directory of a file set, not an image)"
         )
     sop_uid = _text(ds, "SOPInstanceUID")
     if not sop_uid:
         raise UnreadableDicomError(ref.display_name, "no SOP Instance UID: not a usable DICOM object")
-    has_pixels, layout = _pixel_layout(ds, ref)
+    has_pixels = pixels.present
+    layout = _pixel_layout(ds, ref, pixels) if has_pixels else None
     header = InstanceHeader(
         ref=ref,
         sop_class_uid=_text(ds, "SOPClassUID"),

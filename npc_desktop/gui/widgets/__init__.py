@@ -1,0 +1,1 @@
+"""Widgets of the workstation, one class per module; each subscribes to the SessionModel."""

@@ -1,0 +1,454 @@
+"""Crash-safe storage of annotation sets: one PHI-free JSON file per study.
+
+Files live in ``platformdirs.user_data_dir("npc-desktop")/annotations/`` and are named from a
+hash of the StudyInstanceUID, so neither names nor UIDs appear in file names. A save writes a
+temporary file in the same folder, fsyncs it, keeps the previous good file as ``.bak`` and
+renames the new file over the old one, then fsyncs the folder: after a crash at any point the
+file holds either the previous or the new state, never a mixture.
+
+A file that cannot be read is never overwritten: it is renamed to ``<name>.corrupt-<time>`` and
+reported as :class:`CorruptAnnotationFile`, and :meth:`AnnotationStore.load` falls back to the
+backup and says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import platformdirs
+
+from .annotations import AnnotationError, AnnotationEvent, AnnotationSet
+
+__all__ = [
+    "APP_NAME",
+    "CorruptAnnotationFile",
+    "AnnotationSaveError",
+    "LoadSource",
+    "LoadResult",
+    "SaveResult",
+    "AnnotationStore",
+    "Autosaver",
+    "default_annotation_dir",
+    "study_file_name",
+]
+
+APP_NAME = "npc-desktop"
+_STALE_TEMP_SECONDS = 600.0
+_log = logging.getLogger(__name__)
+
+
+class CorruptAnnotationFile(Exception):
+    """An annotation file could not be read; it was moved aside, not overwritten.
+
+    Attributes
+    ----------
+    path
+        The file as it was named.
+    reason
+        Why it could not be read.
+    moved_to
+        Where it now is, or None if it could not be moved (then nothing is saved over it
+        either: :meth:`AnnotationStore.save` refuses).
+    """
+
+    def __init__(self, path: Path, reason: str, moved_to: Optional[Path] = None) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.moved_to = moved_to
+        where = f"it was kept as {moved_to}" if moved_to else "it could not be moved aside"
+        super().__init__(f"annotation file {self.path} cannot be read ({reason}); {where}")
+
+
+class AnnotationSaveError(OSError):
+    """The annotation file could not be written; the edits are still in memory."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"cannot save annotations to {path}: {problem}")
+        self.path = Path(path)
+        self.problem = problem
+
+
+class LoadSource(str, Enum):
+    """Where :meth:`AnnotationStore.load` found the annotations."""
+
+    FILE = "file"
+    BACKUP = "backup"
+    NEW = "new"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What :meth:`AnnotationStore.load` found.
+
+    Attributes
+    ----------
+    annotations
+        The loaded set, or a new empty one.
+    source
+        :attr:`LoadSource.FILE` normally; :attr:`LoadSource.BACKUP` when the main file was
+        missing or corrupt and the backup was used; :attr:`LoadSource.NEW` when neither exists.
+    path
+        The study's annotation file.
+    problems
+        Corrupt files that were moved aside while loading; show them to the user.
+    """
+
+    annotations: AnnotationSet
+    source: LoadSource
+    path: Path
+    problems: tuple[CorruptAnnotationFile, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """A one-paragraph summary for the user, empty when everything was normal."""
+        lines = [str(p) for p in self.problems]
+        if self.source is LoadSource.BACKUP:
+            lines.append(f"Annotations were restored from the backup {self.path.name}.bak.")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What one save did: the file written, its backup, and a corrupt file moved aside if any."""
+
+    path: Path
+    backup: Optional[Path]
+    seconds: float
+    moved_aside: Optional[CorruptAnnotationFile] = None
+
+
+def default_annotation_dir() -> Path:
+    """``<user data dir>/npc-desktop/annotations`` (created on first save)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "annotations"
+
+
+def study_file_name(study_instance_uid: str) -> str:
+    """The annotation file name of a study: ``study-<32 hex digits of SHA-256>.json``."""
+    digest = hashlib.sha256(study_instance_uid.encode("ascii", "replace")).hexdigest()
+    return f"study-{digest[:32]}.json"
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; directories cannot be opened like this on Windows.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _encode(annotations: AnnotationSet) -> bytes:
+    return (json.dumps(annotations.to_dict(), indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class AnnotationStore:
+    """One JSON file per study in a folder.
+
+    Parameters
+    ----------
+    directory
+        Where the files live; :func:`default_annotation_dir` by default (tests inject a
+        temporary folder).
+    """
+
+    def __init__(self, directory: Optional[Union[str, Path]] = None) -> None:
+        self._dir = Path(directory) if directory is not None else default_annotation_dir()
+        self._known_good: dict[Path, bytes] = {}
+
+    @property
+    def directory(self) -> Path:
+        """The folder holding the annotation files."""
+        return self._dir
+
+    def path_for(self, study_instance_uid: str) -> Path:
+        """The annotation file of a study."""
+        return self._dir / study_file_name(study_instance_uid)
+
+    def backup_path_for(self, study_instance_uid: str) -> Path:
+        """The backup (previous good version) of a study's annotation file."""
+        path = self.path_for(study_instance_uid)
+        return path.with_name(path.name + ".bak")
+
+    def exists(self, study_instance_uid: str) -> bool:
+        """Whether a file or backup exists for the study."""
+        return self.path_for(study_instance_uid).exists() or self.backup_path_for(study_instance_uid).exists()
+
+    # -- load -------------------------------------------------------------------------------------
+
+    def load(self, study_instance_uid: str) -> LoadResult:
+        """Load a study's annotations, recovering from the backup if needed.
+
+        Parameters
+        ----------
+        study_instance_uid
+            The study.
+
+        Returns
+        -------
+        LoadResult
+            Never raises for a bad file: a corrupt, unreadable or unknown-schema file is moved
+            aside and listed in ``problems``; the backup is used if it is good (``source`` is
+            ``BACKUP``), else an empty set is returned (``source`` is ``NEW``).
+
+        Raises
+        ------
+        CorruptAnnotationFile
+            Only if a bad file cannot even be moved aside, so a later save would overwrite it.
+        """
+        path = self.path_for(study_instance_uid)
+        backup = self.backup_path_for(study_instance_uid)
+        self._sweep_temp(path)
+        problems: list[CorruptAnnotationFile] = []
+        for candidate, source in ((path, LoadSource.FILE), (backup, LoadSource.BACKUP)):
+            if not candidate.exists():
+                continue
+            try:
+                annotations, raw = self._read(candidate, study_instance_uid)
+            except CorruptAnnotationFile as exc:
+                problems.append(self._move_aside(candidate, exc.reason))
+                continue
+            if source is LoadSource.BACKUP:
+                self._restore(backup, path, raw)
+            else:
+                self._known_good[path] = raw
+            for problem in problems:
+                _log.warning("%s", problem)
+            return LoadResult(annotations, source, path, tuple(problems))
+        return LoadResult(AnnotationSet(study_instance_uid), LoadSource.NEW, path, tuple(problems))
+
+    def _read(self, path: Path, study_instance_uid: str) -> tuple[AnnotationSet, bytes]:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise CorruptAnnotationFile(path, f"unreadable: {exc.strerror or exc}") from exc
+        return self._parse(path, raw, study_instance_uid), raw
+
+    @staticmethod
+    def _parse(path: Path, raw: bytes, study_instance_uid: str) -> AnnotationSet:
+        try:
+            data: Any = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptAnnotationFile(path, f"not valid JSON: {exc}") from exc
+        try:
+            annotations = AnnotationSet.from_dict(data)
+        except AnnotationError as exc:
+            raise CorruptAnnotationFile(path, f"invalid content: {exc}") from exc
+        if annotations.study_instance_uid != study_instance_uid:
+            raise CorruptAnnotationFile(path, "it holds the annotations of another study")
+        return annotations
+
+    def _move_aside(self, path: Path, reason: str) -> CorruptAnnotationFile:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        target = path.with_name(f"{path.name}.corrupt-{stamp}")
+        counter = 1
+        while target.exists():
+            target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+            counter += 1
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            problem = f"{reason}; moving it aside failed: {exc.strerror or exc}"
+            raise CorruptAnnotationFile(path, problem) from exc
+        _fsync_dir(path.parent)
+        self._known_good.pop(path, None)
+        return CorruptAnnotationFile(path, reason, target)
+
+    def _restore(self, backup: Path, path: Path, raw: bytes) -> None:
+        # Bring the main file back so the next load is normal; the backup stays as it is.
+        try:
+            self._write_atomically(path, raw)
+        except OSError as exc:
+            _log.warning("could not restore %s from %s: %s", path, backup, exc)
+            return
+        self._known_good[path] = raw
+
+    def _sweep_temp(self, path: Path) -> None:
+        # Temporary files of a save that crashed before its rename; never the live files.
+        now = time.time()
+        for stale in self._dir.glob(f"{path.name}.*.tmp"):
+            try:
+                if now - stale.stat().st_mtime > _STALE_TEMP_SECONDS:
+                    stale.unlink()
+            except OSError:
+                pass
+
+    # -- save -------------------------------------------------------------------------------------
+
+    def save(self, annotations: AnnotationSet) -> SaveResult:
+        """Write a study's annotations atomically, keeping the previous good file as backup.
+
+        Parameters
+        ----------
+        annotations
+            The set to write.
+
+        Returns
+        -------
+        SaveResult
+            With ``moved_aside`` set if the file on disk was not a good annotation file (it is
+            then kept under a ``.corrupt-...`` name instead of becoming the backup).
+
+        Raises
+        ------
+        AnnotationSaveError
+            If the file cannot be written (the previous file is left intact).
+        """
+        started = time.perf_counter()
+        study = annotations.study_instance_uid
+        path = self.path_for(study)
+        backup = self.backup_path_for(study)
+        data = _encode(annotations)
+        moved: Optional[CorruptAnnotationFile] = None
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                moved = self._keep_previous(path, backup, study)
+            self._write_atomically(path, data)
+        except CorruptAnnotationFile as exc:
+            raise AnnotationSaveError(path, str(exc)) from exc
+        except OSError as exc:
+            raise AnnotationSaveError(path, exc.strerror or str(exc)) from exc
+        self._known_good[path] = data
+        return SaveResult(path, backup if backup.exists() else None, time.perf_counter() - started, moved)
+
+    def _keep_previous(self, path: Path, backup: Path, study: str) -> Optional[CorruptAnnotationFile]:
+        """Make the current file the backup if it is good, else move it aside."""
+        current = path.read_bytes()
+        if self._known_good.get(path) != current:
+            try:
+                self._parse(path, current, study)
+            except CorruptAnnotationFile as exc:
+                moved = self._move_aside(path, exc.reason)
+                _log.warning("%s", moved)
+                return moved
+        link = backup.with_name(f"{backup.name}.{os.getpid()}.link.tmp")
+        try:
+            # A hard link makes the current inode the backup without copying or fsyncing data.
+            if link.exists():
+                link.unlink()
+            os.link(path, link)
+            os.replace(link, backup)
+        except OSError:  # no hard links on this file system (FAT, some network shares): copy
+            if link.exists():
+                link.unlink()
+            self._write_atomically(backup, current, sync_dir=False)
+        return None
+
+    def _write_atomically(self, path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(data)
+                fp.flush()
+                os.fsync(fp.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                temp.unlink()
+            except OSError:
+                pass
+            raise
+        if sync_dir:
+            _fsync_dir(path.parent)
+
+
+@dataclass
+class _Stats:
+    saves: int = 0
+    total_seconds: float = 0.0
+    max_seconds: float = 0.0
+
+
+class Autosaver:
+    """Save an annotation set on every change.
+
+    Parameters
+    ----------
+    store
+        Where to save.
+    annotations
+        The set to watch; the autosaver subscribes to its events.
+    on_error
+        Called with the :class:`AnnotationSaveError` when a save fails. Without it the error is
+        raised from the edit operation (after every other subscriber has run). Either way the
+        change stays in memory and the next change or :meth:`flush` retries.
+    on_problem
+        Called with a :class:`CorruptAnnotationFile` when a save found a bad file on disk and
+        moved it aside.
+
+    Notes
+    -----
+    Saving is synchronous: the files are a few kilobytes and a save takes about a millisecond
+    (``stats`` measures it), which is less than a mouse release's worth of latency.
+    """
+
+    def __init__(
+        self,
+        store: AnnotationStore,
+        annotations: AnnotationSet,
+        *,
+        on_error: Optional[Callable[[AnnotationSaveError], Any]] = None,
+        on_problem: Optional[Callable[[CorruptAnnotationFile], Any]] = None,
+    ) -> None:
+        self.store = store
+        self.annotations = annotations
+        self.on_error = on_error
+        self.on_problem = on_problem
+        self.pending = False
+        self.last_error: Optional[AnnotationSaveError] = None
+        self.stats = _Stats()
+        self._disconnect: Optional[Callable[[], None]] = annotations.events.connect(self._changed)
+
+    def _changed(self, event: AnnotationEvent) -> None:
+        self.pending = True
+        self.flush()
+
+    def flush(self) -> Optional[SaveResult]:
+        """Save now if there are unsaved changes; returns the save's result, or None."""
+        if not self.pending:
+            return None
+        try:
+            result = self.store.save(self.annotations)
+        except AnnotationSaveError as exc:
+            self.last_error = exc
+            if self.on_error is None:
+                raise
+            self.on_error(exc)
+            return None
+        self.pending = False
+        self.last_error = None
+        self.stats.saves += 1
+        self.stats.total_seconds += result.seconds
+        self.stats.max_seconds = max(self.stats.max_seconds, result.seconds)
+        if result.moved_aside is not None and self.on_problem is not None:
+            self.on_problem(result.moved_aside)
+        return result
+
+    def close(self) -> None:
+        """Save anything pending and stop watching the set."""
+        if self._disconnect is not None:
+            self._disconnect()
+            self._disconnect = None
+        self.flush()
+
+    def __enter__(self) -> "Autosaver":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

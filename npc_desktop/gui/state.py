@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional
 
-import numpy as np
-
 from ..core.dicom import Volume
 
 Window = tuple[float, float]
@@ -116,7 +114,3 @@ class ViewportState:
         """The loaded volume, if any."""
         return self.loaded.volume if self.loaded is not None else None
 
-
-def plane_axes(volume: Volume) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unit column, row and slice directions of a volume in patient space."""
-    return volume.direction[:, 0], volume.direction[:, 1], volume.direction[:, 2]

@@ -1,0 +1,116 @@
+"""The workstation's commands: one table gives their text, keys, icons and the help dialog's list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+
+ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A command: label, keys (first is shown in menus), tooltip, icon file, checkable."""
+
+    name: str
+    text: str
+    keys: tuple[str, ...] = ()
+    tip: str = ""
+    icon: str = ""
+    checkable: bool = False
+    section: str = ""
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_folder", "&Open Folder…", ("Ctrl+O",), "Open a folder of DICOM files", "open", section="Files"),
+    ActionSpec("open_file", "Open &DICOMDIR or Zip…", ("Ctrl+Shift+O",), "Open a DICOMDIR file or a zip archive", section="Files"),
+    ActionSpec("open_demo", "Open D&emo Study", (), "Open the built-in synthetic study", section="Files"),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",), section="Files"),
+    ActionSpec("one_up", "&One Viewport", ("Ctrl+1",), "One-up layout", "one_up", True, "Layout"),
+    ActionSpec("two_up", "&Two Viewports", ("Ctrl+2",), "Two-up layout: two series side by side", "two_up", True, "Layout"),
+    ActionSpec("next_viewport", "&Next Viewport", ("Ctrl+Tab",), "Make the other viewport active", section="Layout"),
+    ActionSpec("sync_slices", "&Synchronise Slices", ("S",),
+               "Scrolling one viewport moves the other to the nearest slice (same frame of reference)",
+               "sync", True, "Layout"),
+    ActionSpec("link_views", "&Link Zoom and Pan", ("K",), "Zoom and pan both viewports together", "link", True, "Layout"),
+    ActionSpec("tool_pan", "&Pan", ("P",), "Left drag pans the image", "pan", True, "Mouse tools"),
+    ActionSpec("tool_zoom", "&Zoom", ("Z",), "Left drag up/down zooms", "zoom", True, "Mouse tools"),
+    ActionSpec("tool_window", "&Window/Level", ("W",), "Left drag sets window/level (as the right button does)",
+               "window", True, "Mouse tools"),
+    ActionSpec("fit", "&Fit to Window", ("F",), "Show the whole image", "fit", section="View"),
+    ActionSpec("zoom_in", "Zoom &In", ("Ctrl+=", "+"), section="View"),
+    ActionSpec("zoom_out", "Zoom O&ut", ("Ctrl+-", "-"), section="View"),
+    ActionSpec("preset_header", "Window from DICOM &Header", ("1",), section="Window/level"),
+    ActionSpec("preset_auto", "&Automatic Window (1–99 %)", ("2",), section="Window/level"),
+    ActionSpec("preset_mr_t1c", "MR &Contrast T1", ("3",), section="Window/level"),
+    ActionSpec("preset_mr_t2", "MR &T2", ("4",), section="Window/level"),
+    ActionSpec("reset_window", "&Reset Window", ("R",), "Back to the window the series opened with", "reset",
+               section="Window/level"),
+    ActionSpec("clahe", "&CLAHE Preview", ("C",), "Show the slice after CLAHE, as the staging pipeline sees it",
+               "clahe", True, "Image"),
+    ActionSpec("cancel", "Cancel &Loading", ("Esc",), "Stop indexing or loading", section="Files"),
+    ActionSpec("shortcuts", "&Keyboard Shortcuts", ("F1",), "", "help", section="Help"),
+    ActionSpec("about", "&About NPC Desktop", (), section="Help"),
+)
+
+GESTURES: tuple[tuple[str, str, str], ...] = (
+    ("Slices", "Mouse wheel", "Next / previous slice"),
+    ("Slices", "↓ → / ↑ ←", "Next / previous slice"),
+    ("Slices", "PageDown / PageUp", "10 slices forward / back"),
+    ("Slices", "Home / End", "First / last slice"),
+    ("Slices", "Slider under the image", "Any slice"),
+    ("Window/level", "Right-button drag", "Horizontal: width (contrast), vertical: level (brightness)"),
+    ("View", "Ctrl + mouse wheel", "Zoom about the pointer"),
+    ("View", "Left drag (pan tool), middle drag", "Pan"),
+    ("Study", "Double-click a series (or Enter)", "Show it in the active viewport"),
+    ("Study", "Right-click a series", "Show it in the left or right viewport"),
+    ("Study", "Drop a folder, DICOMDIR or zip on the window", "Open it"),
+    ("Layout", "Click a viewport", "Make it the active viewport"),
+)
+
+
+def _icon(name: str) -> QIcon:
+    path = ICON_DIR / f"{name}.svg"
+    return QIcon(str(path)) if name and path.is_file() else QIcon()
+
+
+def create_actions(parent: QObject) -> dict[str, QAction]:
+    """QActions for every :data:`ACTIONS` entry, keyed by name (not yet connected)."""
+    actions: dict[str, QAction] = {}
+    for spec in ACTIONS:
+        action = QAction(spec.text, parent)
+        action.setObjectName(spec.name)
+        if spec.keys:
+            action.setShortcuts([QKeySequence(k) for k in spec.keys])
+        tip = spec.tip or spec.text.replace("&", "").rstrip("…")
+        if spec.keys:
+            tip += f"  ({spec.keys[0]})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.setCheckable(spec.checkable)
+        if spec.icon:
+            action.setIcon(_icon(spec.icon))
+        actions[spec.name] = action
+    return actions
+
+
+def shortcut_rows() -> list[tuple[str, str, str]]:
+    """(section, keys, what it does) for the help dialog: commands, then mouse and keys."""
+    rows = []
+    for spec in ACTIONS:
+        if spec.keys:
+            keys = ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in spec.keys)
+            rows.append((spec.section, keys, spec.text.replace("&", "").rstrip("…")))
+    rows.extend(GESTURES)
+    order = ["Slices", "Window/level", "View", "Mouse tools", "Layout", "Image", "Study", "Files", "Help"]
+    return sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order))
+
+
+def find_icon(name: str) -> Optional[QIcon]:
+    """An icon of resources/icons by name, or None if the file is missing."""
+    icon = _icon(name)
+    return None if icon.isNull() else icon

@@ -1,0 +1,121 @@
+"""Display geometry of a volume: where its pixels lie in the image plane, orientation labels.
+
+A viewport draws a slice in *plane millimetres*: x along the column direction, y along the row
+direction, both measured from the patient origin. Pixel aspect is then correct by construction,
+and two series in the same frame of reference with the same orientation line up, so linked
+zoom and pan are anatomical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.dicom import SeriesInfo, Volume
+
+# DICOM patient axes (LPS): +x is the patient's left, +y posterior, +z superior (head).
+_AXIS_LETTERS = (("R", "L"), ("A", "P"), ("I", "S"))
+_OBLIQUE_MIN = 0.3
+
+
+def direction_label(vector: np.ndarray) -> str:
+    """Letters (R/L/A/P/S/I) naming where a patient-space direction points.
+
+    The dominant axis comes first; a second letter is added for oblique directions whose
+    next component exceeds 0.3 (about 17 degrees), as radiology viewers do.
+
+    Parameters
+    ----------
+    vector
+        Direction in patient (LPS) coordinates; need not be normalised.
+    """
+    v = np.asarray(vector, dtype=float)
+    norm = np.linalg.norm(v)
+    if norm == 0:
+        return ""
+    v = v / norm
+    order = np.argsort(-np.abs(v))
+    letters = []
+    for rank, axis in enumerate(order[:2]):
+        if rank > 0 and abs(v[axis]) < _OBLIQUE_MIN:
+            break
+        letters.append(_AXIS_LETTERS[axis][1 if v[axis] > 0 else 0])
+    return "".join(letters)
+
+
+def orientation_labels(volume: Volume) -> dict[str, str]:
+    """Labels for the left, right, top and bottom edges of the displayed slice.
+
+    Columns run left to right and rows top to bottom on screen, so the right edge points along
+    the column direction cosines and the bottom edge along the row direction cosines.
+    """
+    col_dir = volume.direction[:, 0]
+    row_dir = volume.direction[:, 1]
+    return {
+        "left": direction_label(-col_dir),
+        "right": direction_label(col_dir),
+        "top": direction_label(-row_dir),
+        "bottom": direction_label(row_dir),
+    }
+
+
+def plane_origin(volume: Volume) -> tuple[float, float]:
+    """Plane coordinates (mm) of the centre of pixel (row 0, column 0)."""
+    origin = np.asarray(volume.origin, dtype=float)
+    return float(origin @ volume.direction[:, 0]), float(origin @ volume.direction[:, 1])
+
+
+def image_rect(volume: Volume) -> tuple[float, float, float, float]:
+    """(x, y, width, height) in plane mm covered by the slice, pixel edges included."""
+    x0, y0 = plane_origin(volume)
+    sx, sy = volume.spacing[0], volume.spacing[1]
+    _, rows, cols = volume.shape
+    return x0 - sx / 2.0, y0 - sy / 2.0, cols * sx, rows * sy
+
+
+def image_centre(volume: Volume) -> tuple[float, float]:
+    """Centre of the slice in plane mm."""
+    x, y, w, h = image_rect(volume)
+    return x + w / 2.0, y + h / 2.0
+
+
+def same_frame(a: Volume, b: Volume) -> bool:
+    """True when both volumes declare the same, non-empty FrameOfReferenceUID."""
+    uid = a.meta.frame_of_reference_uid
+    return bool(uid) and uid == b.meta.frame_of_reference_uid
+
+
+def same_plane(a: Volume, b: Volume, tolerance: float = 1e-3) -> bool:
+    """True when both volumes share a frame of reference and their slices are parallel with the
+    same in-plane axes, so plane millimetres mean the same place in both."""
+    if not same_frame(a, b):
+        return False
+    return bool(np.allclose(a.direction[:, :2], b.direction[:, :2], atol=tolerance))
+
+
+def corresponding_slice(source: Volume, slice_index: int, target: Volume) -> tuple[int, float]:
+    """The target slice nearest the source slice's position, and its distance (mm).
+
+    The centre of the source slice is projected onto the target's slice axis; the distance
+    tells how far the nearest target slice is from it (large when the stacks do not overlap).
+    """
+    _, rows, cols = source.shape
+    point = source.index_to_patient(slice_index, (rows - 1) / 2.0, (cols - 1) / 2.0)
+    fractional = target.patient_to_index(point)[0]
+    nearest = target.nearest_slice(point)
+    return nearest, abs(float(fractional) - nearest) * float(target.spacing[2])
+
+
+def same_orientation(a: SeriesInfo, b: SeriesInfo, tolerance: float = 0.01) -> bool:
+    """True when two indexed series have parallel slices (from their first images' headers)."""
+    oa, ob = a.frames[0].orientation if a.frames else None, b.frames[0].orientation if b.frames else None
+    if oa is None or ob is None:
+        return oa is None and ob is None
+    na = np.cross(np.asarray(oa[:3], dtype=float), np.asarray(oa[3:6], dtype=float))
+    nb = np.cross(np.asarray(ob[:3], dtype=float), np.asarray(ob[3:6], dtype=float))
+    norms = float(np.linalg.norm(na) * np.linalg.norm(nb))
+    return norms > 0 and abs(float(na @ nb)) / norms > 1.0 - tolerance
+
+
+def slice_position(volume: Volume, slice_index: int) -> float:
+    """Position (mm) of a slice along the slice normal, like DICOM SliceLocation."""
+    return float(volume.slice_positions[slice_index])

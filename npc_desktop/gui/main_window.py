@@ -1,0 +1,431 @@
+"""The main window: menus, toolbar, docks, status bar, drag and drop, remembered layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import psutil
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QStyle,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from .. import __version__
+from ..core.dicom import StudyIndex
+from .actions import create_actions
+from .overlay import format_date, format_person_name, format_value
+from .session import SessionModel
+from .settings import AppSettings
+from .state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
+from .widgets.clahe_panel import ClahePanel
+from .widgets.messages_panel import MessagesPanel
+from .widgets.progress_panel import ProgressPanel
+from .widgets.shortcut_dialog import ShortcutDialog
+from .widgets.study_browser import StudyBrowser
+from .widgets.viewer_grid import ViewerGrid
+
+APP_TITLE = "NPC Desktop"
+MEMORY_REFRESH_MS = 2000
+VIEWPORT_NAMES = ("Left", "Right")
+
+
+class MainWindow(QMainWindow):
+    """The clinician's workstation window, a view of one :class:`SessionModel`."""
+
+    first_image_shown = Signal()
+    """Emitted once, after the first series image was painted."""
+
+    def __init__(self, session: Optional[SessionModel] = None, settings: Optional[QSettings] = None,
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(APP_TITLE)
+        self.session = session if session is not None else SessionModel(self)
+        self.settings = AppSettings(settings)
+        self._image_seen = False
+        self._opening_demo = False
+        self.error_box: Optional[QMessageBox] = None
+        self.help_dialog: Optional[ShortcutDialog] = None
+        self.grid = ViewerGrid(self.session, self)
+        self.setCentralWidget(self.grid)
+        self.browser = StudyBrowser(self.session, self)
+        self.messages = MessagesPanel(self.session, self)
+        self.browser_dock = self._dock("studiesDock", "Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.messages_dock = self._dock("messagesDock", "Messages", self.messages,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.messages_dock.hide()
+        self.clahe_panel = ClahePanel(self.session, self)
+        self.progress = ProgressPanel(self.session, self)
+        self.actions_by_name = create_actions(self)
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self.setAcceptDrops(True)
+        self._restore()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_menus(self) -> None:
+        a = self.actions_by_name
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([a["open_folder"], a["open_file"], a["open_demo"]])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(a["cancel"])
+        file_menu.addSeparator()
+        file_menu.addAction(a["quit"])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([a["one_up"], a["two_up"], a["next_viewport"]])
+        view_menu.addSeparator()
+        view_menu.addActions([a["sync_slices"], a["link_views"]])
+        view_menu.addSeparator()
+        view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"]])
+        view_menu.addSeparator()
+        view_menu.addActions([self.browser_dock.toggleViewAction(), self.messages_dock.toggleViewAction()])
+        image_menu = bar.addMenu("&Image")
+        self.preset_menu = image_menu.addMenu("Window &Presets")
+        self.preset_menu.addActions([a["preset_header"], a["preset_auto"], a["preset_mr_t1c"], a["preset_mr_t2"]])
+        image_menu.addAction(a["reset_window"])
+        image_menu.addSeparator()
+        image_menu.addAction(a["clahe"])
+        tools_menu = bar.addMenu("&Tools")
+        tools_menu.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"]])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([a["shortcuts"], a["about"]])
+        for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window")):
+            group = QActionGroup(self)
+            group.setExclusive(True)
+            for name in group_names:
+                group.addAction(a[name])
+        self._refresh_recent()
+
+    def _build_toolbar(self) -> None:
+        a = self.actions_by_name
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("mainToolBar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        toolbar.addAction(a["open_folder"])
+        toolbar.addSeparator()
+        toolbar.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"], a["fit"]])
+        toolbar.addSeparator()
+        presets = QToolButton(toolbar)
+        presets.setObjectName("presetButton")
+        presets.setText("Window")
+        presets.setToolTip("Window/level presets (1-4), reset (R)")
+        presets.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        presets.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        presets.setMenu(self.preset_menu)
+        toolbar.addWidget(presets)
+        toolbar.addAction(a["reset_window"])
+        toolbar.addSeparator()
+        toolbar.addActions([a["one_up"], a["two_up"], a["sync_slices"], a["link_views"]])
+        toolbar.addSeparator()
+        toolbar.addWidget(self.clahe_panel)
+        spacer = QWidget(toolbar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        toolbar.addAction(a["shortcuts"])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.cursor_label = QLabel(self)
+        self.loaded_label = QLabel("Nothing loaded", self)
+        self.memory_label = QLabel(self)
+        self.warnings_button = QToolButton(self)
+        self.warnings_button.setObjectName("warningsButton")
+        self.warnings_button.setAutoRaise(True)
+        self.warnings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.warnings_button.setIconSize(QSize(14, 14))
+        self.warnings_button.setVisible(False)
+        self.warnings_button.clicked.connect(self._show_messages)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cursor_label)
+        bar.addPermanentWidget(self.warnings_button)
+        bar.addPermanentWidget(self.loaded_label)
+        bar.addPermanentWidget(self.memory_label)
+        self._process = psutil.Process()
+        self._memory_timer = QTimer(self)
+        self._memory_timer.timeout.connect(self._update_memory)
+        self._memory_timer.start(MEMORY_REFRESH_MS)
+        self._update_memory()
+
+    def _connect(self) -> None:
+        a, s = self.actions_by_name, self.session
+        a["open_folder"].triggered.connect(self.choose_folder)
+        a["open_file"].triggered.connect(self.choose_file)
+        a["open_demo"].triggered.connect(lambda: self.open_path(None))
+        a["quit"].triggered.connect(self.close)
+        a["cancel"].triggered.connect(s.cancel_jobs)
+        a["one_up"].triggered.connect(lambda: s.set_layout(1))
+        a["two_up"].triggered.connect(lambda: s.set_layout(2))
+        a["next_viewport"].triggered.connect(self._next_viewport)
+        a["sync_slices"].toggled.connect(lambda on: s.set_sync(slices=on))
+        a["link_views"].toggled.connect(lambda on: s.set_sync(views=on))
+        a["tool_pan"].triggered.connect(lambda: s.set_tool(Tool.PAN))
+        a["tool_zoom"].triggered.connect(lambda: s.set_tool(Tool.ZOOM))
+        a["tool_window"].triggered.connect(lambda: s.set_tool(Tool.WINDOW))
+        a["fit"].triggered.connect(lambda: s.request_fit(s.active))
+        a["zoom_in"].triggered.connect(lambda: s.request_zoom(1.25))
+        a["zoom_out"].triggered.connect(lambda: s.request_zoom(0.8))
+        for preset in Preset:
+            a[f"preset_{preset.value}"].triggered.connect(lambda _=False, p=preset: s.apply_preset(p))
+        a["reset_window"].triggered.connect(lambda: s.reset_window())
+        a["clahe"].toggled.connect(lambda on: s.set_clahe(ClaheSettings(on, s.clahe.clip_limit, s.clahe.tile_grid)))
+        a["shortcuts"].triggered.connect(self.show_shortcuts)
+        a["about"].triggered.connect(self._about)
+        s.error_occurred.connect(self.show_error)
+        s.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        s.study_indexed.connect(self._on_study)
+        s.study_opened.connect(self._on_opened)
+        s.series_loaded.connect(self._update_loaded)
+        s.series_loaded.connect(self._focus_viewer)
+        s.viewport_cleared.connect(self._update_loaded)
+        s.messages_changed.connect(self._on_messages)
+        s.cursor_changed.connect(self._on_cursor)
+        s.layout_changed.connect(self._sync_actions)
+        s.sync_changed.connect(self._sync_actions)
+        s.tool_changed.connect(self._sync_actions)
+        s.clahe_changed.connect(self._sync_actions)
+        self.grid.image_shown.connect(self._on_image_shown)
+        self._sync_actions()
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open_path(self, path: Optional[str]) -> None:
+        """Open a folder, DICOMDIR, zip or file; the demo study when None."""
+        self._opening_demo = path is None
+        self.session.open_path(path)
+
+    def choose_folder(self) -> None:
+        """Ask for a folder and open it."""
+        folder = QFileDialog.getExistingDirectory(self, "Open DICOM Folder", self.settings.last_folder)
+        if folder:
+            self.open_path(folder)
+
+    def choose_file(self) -> None:
+        """Ask for a DICOMDIR, zip archive or single DICOM file and open it."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open DICOMDIR or Zip", self.settings.last_folder,
+            "DICOMDIR or zip (DICOMDIR *.zip);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def _on_opened(self, path: str) -> None:
+        if self._opening_demo:
+            return
+        self.settings.last_folder = str(Path(path).parent)
+        self.settings.add_recent(path)
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List").triggered.connect(self._clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent()
+        self._refresh_recent()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.open_path(urls[0].toLocalFile())
+
+    # -- session -> window -------------------------------------------------------------------
+
+    def show_error(self, title: str, message: str) -> None:
+        """A non-blocking warning dialog (the status bar says it too)."""
+        if self.error_box is not None:
+            self.error_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, title, QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText(message)
+        box.setObjectName("errorBox")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(lambda *_: setattr(self, "error_box", None))
+        self.error_box = box
+        box.open()
+
+    def _on_study(self, index: StudyIndex) -> None:
+        patient = index.patients[0] if index.patients else None
+        if patient is None:
+            self.setWindowTitle(APP_TITLE)
+            return
+        study = patient.studies[0] if patient.studies else None
+        parts = [format_person_name(patient.name), patient.patient_id]
+        if study is not None and study.date:
+            parts.append(format_date(study.date))
+        self.setWindowTitle(f"{APP_TITLE} — " + " · ".join(p for p in parts if p))
+
+    def _update_loaded(self, *_: object) -> None:
+        parts, tips = [], []
+        for vp, state in enumerate(self.session.viewports):
+            volume = state.volume
+            if volume is not None:
+                slices, rows, cols = volume.shape
+                name = volume.meta.series_description or volume.meta.modality
+                tips.append(f"{VIEWPORT_NAMES[vp]}: {name}, {cols} × {rows} × {slices}, "
+                            f"{volume.voxels.nbytes / 2**20:.0f} MB")
+                short = name if len(name) <= 22 else name[:21] + "…"
+                parts.append(f"{VIEWPORT_NAMES[vp]}: {short} {cols}×{rows}×{slices}")
+        self.loaded_label.setText("   ".join(parts) if parts else "Nothing loaded")
+        self.loaded_label.setToolTip("\n".join(tips))
+
+    def _update_memory(self) -> None:
+        try:
+            rss = self._process.memory_info().rss
+        except psutil.Error:
+            return
+        self.memory_label.setText(f"Memory {rss / 2**20:,.0f} MB")
+
+    def _on_messages(self, messages: list[IngestMessage]) -> None:
+        warnings = sum(1 for m in messages if m.severity == "warning")
+        infos = len(messages) - warnings
+        style = self.style()
+        if warnings:
+            self.warnings_button.setText(f"{warnings} warning{'s' if warnings > 1 else ''}")
+            self.warnings_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+        elif infos:
+            self.warnings_button.setText(f"{infos} note{'s' if infos > 1 else ''}")
+            self.warnings_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation))
+        self.warnings_button.setToolTip("Show the ingestion messages")
+        self.warnings_button.setVisible(bool(messages))
+        if warnings:
+            self.messages_dock.show()
+
+    def _show_messages(self) -> None:
+        self.messages_dock.show()
+        self.messages_dock.raise_()
+
+    def _on_cursor(self, info: Optional[CursorInfo]) -> None:
+        if info is None:
+            self.cursor_label.setText("")
+            return
+        x, y, z = info.patient_mm
+        volume = self.session.viewports[info.viewport].volume
+        value = format_value(info.value, volume is not None and volume.voxels.dtype.kind in "iu")
+        self.cursor_label.setText(f"({x:.1f}, {y:.1f}, {z:.1f}) mm   value {value}")
+
+    def _sync_actions(self, *_: object) -> None:
+        a, s = self.actions_by_name, self.session
+        for name, on in (("one_up", s.layout == 1), ("two_up", s.layout == 2),
+                         ("sync_slices", s.sync_slices), ("link_views", s.link_views),
+                         ("tool_pan", s.tool is Tool.PAN), ("tool_zoom", s.tool is Tool.ZOOM),
+                         ("tool_window", s.tool is Tool.WINDOW), ("clahe", s.clahe.enabled)):
+            a[name].blockSignals(True)
+            a[name].setChecked(on)
+            a[name].blockSignals(False)
+
+    def _on_image_shown(self) -> None:
+        if not self._image_seen:
+            self._image_seen = True
+            self.first_image_shown.emit()
+
+    def _focus_viewer(self, vp: int, *_: object) -> None:
+        """Put the keyboard on the image just shown, unless the user is typing somewhere."""
+        focus = QApplication.focusWidget()
+        if vp == self.session.active and not isinstance(focus, (QAbstractSpinBox, QLineEdit)):
+            self.grid.viewports[vp].canvas.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _next_viewport(self) -> None:
+        self.session.set_layout(2)
+        self.session.set_active((self.session.active + 1) % len(self.session.viewports))
+        self.grid.active_viewport().canvas.setFocus()
+
+    # -- dialogs -----------------------------------------------------------------------------
+
+    def show_shortcuts(self) -> None:
+        """The keyboard and mouse reference (non-modal)."""
+        if self.help_dialog is None:
+            self.help_dialog = ShortcutDialog(self)
+        self.help_dialog.show()
+        self.help_dialog.raise_()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self, f"About {APP_TITLE}",
+            f"{APP_TITLE} {__version__}\n\nMR staging support for nasopharyngeal carcinoma "
+            "(stage III vs IVa). It supports the clinician's decision; it does not replace "
+            "the TNM assessment.")
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        st = self.settings
+        geometry = st.byte_array("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        state = st.byte_array("window/state")
+        if state is not None:
+            self.restoreState(state)
+        else:
+            self.resizeDocks([self.browser_dock], [300], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.messages_dock], [160], Qt.Orientation.Vertical)
+        splitter = st.byte_array("viewer/splitter")
+        if splitter is not None:
+            self.grid.restore_state(splitter)
+        self.session.set_sync(slices=st.flag("viewer/sync_slices", True), views=st.flag("viewer/link_views", True))
+        self.session.set_clahe(ClaheSettings(False, st.number("viewer/clahe_clip", 2.0),
+                                             int(st.number("viewer/clahe_tiles", 8))))
+
+    def save_settings(self) -> None:
+        """Remember the window layout and the viewer switches."""
+        st = self.settings
+        st.set_value("window/geometry", self.saveGeometry())
+        st.set_value("window/state", self.saveState())
+        st.set_value("viewer/splitter", self.grid.save_state())
+        st.set_value("viewer/sync_slices", self.session.sync_slices)
+        st.set_value("viewer/link_views", self.session.link_views)
+        st.set_value("viewer/clahe_clip", self.session.clahe.clip_limit)
+        st.set_value("viewer/clahe_tiles", self.session.clahe.tile_grid)
+        st.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.save_settings()
+        self._memory_timer.stop()
+        self.session.shutdown()
+        super().closeEvent(event)
+

@@ -1,0 +1,96 @@
+"""GUI test setup: offscreen Qt, isolated settings and cache, a main window, screenshot helpers."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before Qt is imported anywhere: no display needed, and the user's settings and demo cache are
+# never touched by a test run.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_SANDBOX = tempfile.mkdtemp(prefix="npc-gui-tests-")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_SANDBOX, "cache")
+
+from pathlib import Path  # noqa: E402
+from typing import Callable, Iterator, Optional  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from tests.conftest import REPO_ROOT  # noqa: E402
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """test-artifacts/ under the repository (gitignored): screenshots for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def gui_settings(tmp_path: Path) -> QSettings:
+    """A private INI settings store for one test."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def main_window(qtbot, qapp, gui_settings: QSettings) -> Iterator["MainWindow"]:  # noqa: F821
+    """A shown 1440 x 900 main window with nothing open."""
+    from npc_desktop.gui.app import create_application
+    from npc_desktop.gui.main_window import MainWindow
+
+    create_application()
+    window = MainWindow(settings=gui_settings)
+    qtbot.addWidget(window)
+    window.resize(1440, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    # Shortcuts and keyboard focus need the active window (matters on a real X server).
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    yield window
+    window.close()
+
+
+@pytest.fixture
+def open_study(qtbot) -> Callable[..., None]:
+    """Open a path in a window and wait until every viewport that gets a series shows it."""
+
+    def _open(window, path: Optional[Path], expected_viewports: int = 1, timeout: int = 20000) -> None:
+        session = window.session
+        with qtbot.waitSignal(session.study_indexed, timeout=timeout):
+            window.open_path(None if path is None else str(path))
+        qtbot.waitUntil(
+            lambda: sum(s.loaded is not None for s in session.viewports) >= expected_viewports
+            and not session.jobs.busy,
+            timeout=timeout,
+        )
+        for viewport in window.grid.viewports[:expected_viewports]:
+            qtbot.waitUntil(lambda v=viewport: v.canvas.has_image, timeout=timeout)
+        qtbot.wait(30)
+
+    return _open
+
+
+@pytest.fixture
+def tcia_window(main_window, open_study, tcia_dir: Path):
+    """The main window showing the 120-slice TCIA series."""
+    open_study(main_window, tcia_dir)
+    return main_window
+
+
+@pytest.fixture
+def demo_window(main_window, open_study, demo_study):
+    """The main window showing the demo study two-up (T1C left, T2 right)."""
+    open_study(main_window, demo_study.root, expected_viewports=2)
+    return main_window
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    gui_dir = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(gui_dir) and item.get_closest_marker("gui") is None:
+            raise pytest.UsageError(f"{item.nodeid}: every test in tests/gui must be marked gui")

@@ -144,6 +144,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_gui(path: Optional[str]) -> int:
     if path is not None and not Path(path).exists():
         raise UsageError(f"{path}: no such file or folder")
+    from .gui.platform_check import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        raise UsageError(problem)
     from .gui.app import run
 
     return run(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import SimpleITK as sitk
 
 from npc_desktop.cli import main
 
-pytestmark = pytest.mark.realdata
+
 
 
 def _entry_point() -> list[str]:
@@ -113,3 +114,27 @@ def test_bad_input_exit_2_one_line_no_traceback(tmp_path: Path, pydicom_test_fil
 def test_version_from_console_script() -> None:
     result = subprocess.run(_entry_point() + ["--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("npc-desktop ")
+
+
+def test_gui_without_display_says_so() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run(_entry_point(), capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0]
+
+
+def test_missing_xcb_libraries_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes.util
+
+    from npc_desktop.gui import platform_check
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    real = ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else real(name))
+    problem = platform_check.display_problem()
+    assert problem is not None and "libxcb-cursor0" in problem
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert platform_check.display_problem() is None

@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..preprocessing import percentile_window
+
 
 @dataclass(frozen=True)
 class SeriesMeta:
@@ -109,9 +111,7 @@ class Volume:
     def auto_window(self, low: float = 1.0, high: float = 99.0) -> tuple[float, float]:
         """(centre, width) spanning the ``low``-``high`` percentiles of a voxel sample."""
         sample = self.voxels[:: max(1, self.shape[0] // 16), ::4, ::4]
-        lo, hi = np.percentile(sample, [low, high])
-        width = max(float(hi - lo), 1.0)
-        return (float(lo) + width / 2.0, width)
+        return percentile_window(sample, low, high)
 
     def to_sitk(self) -> Any:
         """The volume as a SimpleITK image with the same geometry."""

@@ -102,7 +102,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
                 f"--series: {keys}"
             )
         series = index.default_series()
-    volume = load_series(series, index=index)
+    volume = load_series(series)
     for warning in volume.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for name, problem in volume.skipped:

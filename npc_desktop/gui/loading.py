@@ -53,7 +53,7 @@ def load_job(
     series: SeriesInfo, index: Optional[StudyIndex], progress: ProgressCallback, cancel: threading.Event
 ) -> LoadedSeries:
     """Load a series and compute its window presets."""
-    volume = load_series(series, index=index, progress=progress, cancel=cancel)
+    volume = load_series(series, progress=progress, cancel=cancel)
     check_cancelled(cancel)
     presets, default = window_presets(volume)
     return LoadedSeries(volume, presets, default)

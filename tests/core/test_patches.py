@@ -232,7 +232,7 @@ def test_preprocessing_settings_serialise() -> None:
 def test_demo_lesion_patches(demo_study) -> None:
     """Ground-truth lesion boxes of the demo crop to patches that contain the bright lesion."""
     index = index_path(demo_study.root)
-    volume = load_series(index.find_series(demo_study.series_uids["T1C"]), index=index)
+    volume = load_series(index.find_series(demo_study.series_uids["T1C"]))
     lesions = demo_study.lesions_for("T1C")
     rois = []
     for lesion in lesions:
@@ -255,7 +255,7 @@ def test_demo_lesion_patches(demo_study) -> None:
 @pytest.mark.realdata
 def test_tcia_patches_at_the_border(tcia_dir: Path) -> None:
     index = index_path(tcia_dir)
-    volume = load_series(index.default_series(), index=index)
+    volume = load_series(index.default_series())
     slices, rows, cols = volume.shape
     k = slices // 2
     inside = roi_on(volume, k, (200, 220, 260, 300))

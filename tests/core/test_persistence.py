@@ -368,7 +368,7 @@ def test_annotating_and_exporting_leave_the_dicom_input_untouched(tmp_path: Path
 
     before = _digests(demo_study.root)
     index = index_path(demo_study.root)
-    volumes = [load_series(s, index=index) for s in index.image_series()]
+    volumes = [load_series(s) for s in index.image_series()]
     store = AnnotationStore(tmp_path / "annotations")
     aset = store.load(demo_study.study_instance_uid).annotations
     with Autosaver(store, aset):

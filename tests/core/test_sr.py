@@ -95,7 +95,7 @@ def demo_index(demo_study):
 
 @pytest.fixture(scope="module")
 def demo_volumes(demo_study, demo_index) -> list[Volume]:
-    return [load_series(demo_index.find_series(demo_study.series_uids[key]), index=demo_index)
+    return [load_series(demo_index.find_series(demo_study.series_uids[key]))
             for key in ("T1C", "T2")]
 
 
@@ -203,7 +203,7 @@ def test_tcia_round_trip_and_dciodvfy(tmp_path: Path, tcia_dir: Path) -> None:
     before = tree_digests(tcia_dir)
     index = index_path(tcia_dir)
     series = index.default_series()
-    volume = load_series(series, index=index)
+    volume = load_series(series)
     _, rows, cols = volume.shape
     aset = AnnotationSet(volume.meta.study_instance_uid)
     for n, k in enumerate((10, 60, 61, 119)):

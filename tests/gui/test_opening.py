@@ -115,14 +115,14 @@ def _slow_load(monkeypatch: pytest.MonkeyPatch, delay_s: float = 0.01) -> thread
     real = loading.load_series
     started = threading.Event()
 
-    def slow(series, *, index=None, progress=None, cancel=None):
+    def slow(series, *, progress=None, cancel=None):
         def slow_progress(done: int, total: int) -> None:
             started.set()
             time.sleep(delay_s)
             if progress is not None:
                 progress(done, total)
 
-        return real(series, index=index, progress=slow_progress, cancel=cancel)
+        return real(series, progress=slow_progress, cancel=cancel)
 
     monkeypatch.setattr(loading, "load_series", slow)
     return started

@@ -111,7 +111,7 @@ def _to_gray(frames: np.ndarray) -> np.ndarray:
     return np.rint(frames[..., :3].astype(np.float32) @ weights).astype(frames.dtype)
 
 
-def _meta(index: Optional[StudyIndex], series: SeriesInfo) -> SeriesMeta:
+def _meta(series: SeriesInfo) -> SeriesMeta:
     first = series.frames[0].instance
     return SeriesMeta(
         key=series.key,
@@ -186,7 +186,6 @@ def _reads_in_place(header: InstanceHeader) -> bool:
 def load_series(
     series: SeriesInfo,
     *,
-    index: Optional[StudyIndex] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
 ) -> Volume:
@@ -199,8 +198,6 @@ def load_series(
     ----------
     series
         An image series from :func:`~npc_desktop.core.dicom.index.index_path`.
-    index
-        The index it came from, if any.
     progress
         Called as ``progress(done, total)`` in instances.
     cancel
@@ -323,7 +320,7 @@ def load_series(
         origin=origin,
         direction=direction,
         slices=slices,
-        meta=_meta(index, series),
+        meta=_meta(series),
         window=middle.window,
         invert=layout.photometric == "MONOCHROME1",
         warnings=warnings,
@@ -346,7 +343,7 @@ def load_path(
     """
     index = index_path(path, cancel=cancel)
     series = index.find_series(series_key) if series_key else index.default_series()
-    return index, load_series(series, index=index, progress=progress, cancel=cancel)
+    return index, load_series(series, progress=progress, cancel=cancel)
 
 
 __all__ = ["load_series", "load_path", "read_instance_pixels", "OperationCancelled"]

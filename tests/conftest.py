@@ -55,3 +55,17 @@ def demo_study(tmp_path_factory: pytest.TempPathFactory):
     from npc_desktop.core.demo import write_demo_study
 
     return write_demo_study(tmp_path_factory.mktemp("demo-study") / "study")
+
+
+def roi_from_demo_lesion(demo_study, lesion):
+    """A RectRoi on a demo lesion's ground-truth box."""
+    from npc_desktop.core.annotations import RectRoi
+
+    row0, col0, row1, col1 = lesion.bbox
+    return RectRoi(
+        study_instance_uid=demo_study.study_instance_uid,
+        series_instance_uid=demo_study.series_uids[lesion.series_key],
+        sop_instance_uid=lesion.sop_instance_uid,
+        row0=row0, col0=col0, row1=row1, col1=col1,
+        kind="tumour" if lesion.kind == "tumour" else "lymph_node",
+    )

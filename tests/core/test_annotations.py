@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.conftest import roi_from_demo_lesion
+
 from npc_desktop.core.annotations import (
     FORMAT_NAME,
     SCHEMA_VERSION,
@@ -342,14 +344,7 @@ def test_serialised_form_has_no_phi(demo_study) -> None:
     patient = index.patients[0]
     aset = AnnotationSet(demo_study.study_instance_uid)
     for lesion in demo_study.lesions[:6]:
-        row0, col0, row1, col1 = lesion.bbox
-        aset.add(RectRoi(
-            study_instance_uid=demo_study.study_instance_uid,
-            series_instance_uid=demo_study.series_uids[lesion.series_key],
-            sop_instance_uid=lesion.sop_instance_uid,
-            row0=row0, col0=col0, row1=row1, col1=col1,
-            kind="tumour" if lesion.kind == "tumour" else "lymph_node",
-        ))
+        aset.add(roi_from_demo_lesion(demo_study, lesion))
     text = json.dumps(aset.to_dict())
     assert patient.name and patient.patient_id
     for value in (patient.name, patient.patient_id, patient.birth_date, "DEMO", "NPC-DEMO-0001"):

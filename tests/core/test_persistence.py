@@ -17,6 +17,8 @@ from typing import Any
 import platformdirs
 import pytest
 
+from tests.conftest import roi_from_demo_lesion
+
 from npc_desktop.core.annotations import AnnotationSet, PatientLabel, RectRoi
 from npc_desktop.core.persistence import (
     AnnotationSaveError,
@@ -373,14 +375,7 @@ def test_annotating_and_exporting_leave_the_dicom_input_untouched(tmp_path: Path
     aset = store.load(demo_study.study_instance_uid).annotations
     with Autosaver(store, aset):
         for lesion in demo_study.lesions[::3]:
-            row0, col0, row1, col1 = lesion.bbox
-            aset.add(RectRoi(
-                study_instance_uid=demo_study.study_instance_uid,
-                series_instance_uid=demo_study.series_uids[lesion.series_key],
-                sop_instance_uid=lesion.sop_instance_uid,
-                row0=row0, col0=col0, row1=row1, col1=col1,
-                kind="tumour" if lesion.kind == "tumour" else "lymph_node",
-            ))
+            aset.add(roi_from_demo_lesion(demo_study, lesion))
     for volume in volumes:
         prepare_patches(volume, aset.for_series(volume.meta.series_instance_uid))
     sr_path = export_sr(aset, source_headers_for(index, aset.rois), tmp_path / "rois.dcm")

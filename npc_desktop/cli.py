@@ -162,6 +162,17 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _cmd_demo,
 }
 
+# Modules that add subcommands: each has ``register(commands) -> dict[name, handler]``. They keep
+# heavy imports (TensorFlow) inside their handlers so ``npc-desktop index`` stays fast.
+SUBCOMMAND_MODULES = ("npc_desktop.cli_staging", "npc_desktop.cli_research")
+
+
+def _register_plugins(commands: "argparse._SubParsersAction") -> None:
+    import importlib
+
+    for name in SUBCOMMAND_MODULES:
+        COMMANDS.update(importlib.import_module(name).register(commands))
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the subcommands."""
@@ -189,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="generator seed")
 
     commands.add_parser("open", help="open the workstation on PATH").add_argument("path", nargs="?")
+    _register_plugins(commands)
     return parser
 
 
@@ -204,7 +216,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .core.progress import OperationCancelled
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser()  # also registers the plugin subcommands in COMMANDS
     is_command = bool(argv) and (argv[0] in COMMANDS or argv[0] in ("open", "-h", "--help", "--version"))
     try:
         if not is_command:

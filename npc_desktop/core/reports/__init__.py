@@ -1,0 +1,33 @@
+"""Staging reports: content objects, PDF layout, DICOM Encapsulated PDF."""
+
+from .content import (
+    DISCLAIMER,
+    UNTRAINED_BANNER,
+    Institution,
+    KeyImage,
+    ModelDetails,
+    PatchRow,
+    PatientDetails,
+    ReportContent,
+    ReportContentError,
+    SeriesUsed,
+    SignOff,
+)
+from .pdf import PAGE_SIZES, ReportWriteError, write_report_pdf
+
+__all__ = [
+    "DISCLAIMER",
+    "PAGE_SIZES",
+    "UNTRAINED_BANNER",
+    "Institution",
+    "KeyImage",
+    "ModelDetails",
+    "PatchRow",
+    "PatientDetails",
+    "ReportContent",
+    "ReportContentError",
+    "ReportWriteError",
+    "SeriesUsed",
+    "SignOff",
+    "write_report_pdf",
+]

@@ -1,0 +1,169 @@
+"""Pictures for the report, drawn without Qt: key slices with ROIs and Grad-CAM, the agreement chart."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+from ..preprocessing import window_to_uint8
+
+KIND_COLOURS_RGB: dict[str, tuple[int, int, int]] = {
+    "tumour": (255, 79, 216),
+    "lymph_node": (0, 229, 255),
+}
+"""ROI outline colours by RoiKind value; magenta and cyan stay visible over a jet heatmap."""
+
+
+@dataclass(frozen=True)
+class BoxOverlay:
+    """A ROI outline: half-open pixel box (row0, col0, row1, col1) and its kind."""
+
+    box: tuple[float, float, float, float]
+    kind: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class HeatmapOverlay:
+    """A Grad-CAM map in [0, 1] covering the slice region ``box`` (row0, col0, row1, col1)."""
+
+    heatmap: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+def jet_rgb(values: np.ndarray) -> np.ndarray:
+    """Map values in [0, 1] to a jet-like RGB uint8 colour (blue weak, red strong)."""
+    scaled = np.clip(np.nan_to_num(values) * 255.0, 0, 255).astype(np.uint8)
+    return cv2.applyColorMap(scaled, cv2.COLORMAP_JET)[..., ::-1]
+
+
+def render_key_image(
+    pixels: np.ndarray,
+    *,
+    window: tuple[float, float],
+    boxes: Sequence[BoxOverlay] = (),
+    heatmaps: Sequence[HeatmapOverlay] = (),
+    opacity: float = 0.45,
+    max_side: int = 512,
+    crop_to: Optional[tuple[int, int, int, int]] = None,
+) -> np.ndarray:
+    """Draw a slice with its ROIs and Grad-CAM heatmaps as an RGB uint8 image.
+
+    Parameters
+    ----------
+    pixels
+        The slice, shape (rows, columns), in stored values.
+    window
+        (centre, width) of the display window.
+    boxes
+        ROI outlines in slice pixel coordinates.
+    heatmaps
+        Grad-CAM maps in [0, 1], each over its box; blended with ``opacity`` where the map is
+        above 0.1 so weak evidence does not tint the whole ROI.
+    opacity
+        Blend weight of the heatmap colour, 0 to 1.
+    max_side
+        The longer side of the result is scaled to at most this many pixels.
+    crop_to
+        Optional (row0, col0, row1, col1) region to show instead of the whole slice.
+    """
+    grey = window_to_uint8(np.asarray(pixels, dtype=np.float32), *window)
+    rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.float32)
+    for overlay in heatmaps:
+        r0, c0, r1, c1 = (int(v) for v in overlay.box)
+        r0c, c0c = max(r0, 0), max(c0, 0)
+        r1c, c1c = min(r1, rgb.shape[0]), min(c1, rgb.shape[1])
+        if r1c <= r0c or c1c <= c0c:
+            continue
+        heat = cv2.resize(overlay.heatmap.astype(np.float32), (c1 - c0, r1 - r0), interpolation=cv2.INTER_LINEAR)
+        heat = heat[r0c - r0 : r1c - r0, c0c - c0 : c1c - c0]
+        colour = jet_rgb(heat).astype(np.float32)
+        alpha = (opacity * (heat > 0.1))[..., None]
+        region = rgb[r0c:r1c, c0c:c1c]
+        rgb[r0c:r1c, c0c:c1c] = region * (1 - alpha) + colour * alpha
+    image = np.clip(rgb, 0, 255).astype(np.uint8)
+    offset = (0, 0)
+    if crop_to is not None:
+        r0, c0, r1, c1 = crop_to
+        r0, c0 = max(r0, 0), max(c0, 0)
+        r1, c1 = min(r1, image.shape[0]), min(c1, image.shape[1])
+        image = np.ascontiguousarray(image[r0:r1, c0:c1])
+        offset = (r0, c0)
+    # Small crops are enlarged (at most 4x) so the ROI reads on paper; large slices are shrunk.
+    scale = min(4.0, max_side / max(image.shape[:2]))
+    if scale != 1.0:
+        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR if scale < 1 else cv2.INTER_CUBIC)
+    image = np.ascontiguousarray(image)
+    thickness = max(1, round(image.shape[0] / 256))
+    for overlay in boxes:
+        r0, c0, r1, c1 = overlay.box
+        top_left = (round((c0 - offset[1]) * scale), round((r0 - offset[0]) * scale))
+        bottom_right = (round((c1 - offset[1]) * scale) - 1, round((r1 - offset[0]) * scale) - 1)
+        colour = KIND_COLOURS_RGB.get(overlay.kind, (255, 255, 0))
+        cv2.rectangle(image, top_left, bottom_right, colour, thickness, lineType=cv2.LINE_8)
+        if overlay.label:
+            origin = (top_left[0], max(top_left[1] - 4, 12))
+            cv2.putText(image, overlay.label, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, colour,
+                        thickness, cv2.LINE_AA)
+    return image
+
+
+def agreement_chart_png(
+    member_probabilities: dict[str, Sequence[float]],
+    ensemble_probabilities: Sequence[float],
+    class_names: Sequence[str],
+    *,
+    width_in: float = 6.0,
+    untrained: bool = False,
+) -> bytes:
+    """A horizontal bar chart of each member's patient-level probabilities and the ensemble's.
+
+    One stacked bar per member (and one for the ensemble), split by class, so a split decision
+    shows at a glance; the 0.5 line marks the binary decision threshold.
+
+    Returns
+    -------
+    bytes
+        The chart as PNG.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    names = list(member_probabilities) + ["Ensemble (soft vote)"]
+    rows = [np.asarray(member_probabilities[n], dtype=float) for n in member_probabilities]
+    rows.append(np.asarray(ensemble_probabilities, dtype=float))
+    colours = ["#3b6fb6", "#d1495b", "#edae49", "#66a182", "#8d6a9f"]
+    figure = Figure(figsize=(width_in, 0.42 * len(names) + 1.1), dpi=150)
+    axes = figure.add_subplot(1, 1, 1)
+    y = np.arange(len(names))[::-1]
+    left = np.zeros(len(names))
+    for k, class_name in enumerate(class_names):
+        values = np.array([r[k] for r in rows])
+        axes.barh(y, values, left=left, color=colours[k % len(colours)], label=class_name, height=0.62,
+                  edgecolor=["black" if n.startswith("Ensemble") else "none" for n in names])
+        for yi, (l, v) in enumerate(zip(left, values)):
+            if v >= 0.12:
+                axes.text(l + v / 2, y[yi], f"{v:.2f}", ha="center", va="center", color="white", fontsize=8)
+        left += values
+    axes.set_yticks(y, names, fontsize=8)
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("probability", fontsize=8)
+    axes.tick_params(axis="x", labelsize=8)
+    if len(class_names) == 2:
+        axes.axvline(0.5, color="black", linewidth=0.8, linestyle="--")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=len(class_names), fontsize=8, frameon=False)
+    title = "Members' agreement (patient level)"
+    if untrained:
+        title += " - UNTRAINED DEMO"
+    axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -41,6 +41,28 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool_zoom", "&Zoom", ("Z",), "Left drag up/down zooms", "zoom", True, "Mouse tools"),
     ActionSpec("tool_window", "&Window/Level", ("W",), "Left drag sets window/level (as the right button does)",
                "window", True, "Mouse tools"),
+    ActionSpec("tool_roi", "Draw &ROI", ("D",),
+               "Left drag draws a rectangular ROI; with this tool ROIs can be moved and resized by their handles",
+               "roi", True, "Mouse tools"),
+    ActionSpec("kind_tumour", "Mark as &Tumour", ("T",), "New ROIs and the selected ROI outline a tumour",
+               section="Annotation"),
+    ActionSpec("kind_node", "Mark as &Lymph Node", ("N",), "New ROIs and the selected ROI outline a lymph node",
+               section="Annotation"),
+    ActionSpec("delete_roi", "&Delete ROI", ("Delete", "Backspace"), "Delete the selected ROI", "delete",
+               section="Annotation"),
+    ActionSpec("undo", "&Undo", ("Ctrl+Z",), "Undo the last annotation change", "undo", section="Annotation"),
+    ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone annotation change", "redo",
+               section="Annotation"),
+    ActionSpec("save_annotations", "&Save Annotations Now", ("Ctrl+S",),
+               "Annotations are saved on every change; this retries a save that failed", section="Files"),
+    ActionSpec("export_sr", "DICOM &SR (TID 1500)…", (), "Export the study's ROIs as a DICOM Structured Report",
+               section="Files"),
+    ActionSpec("export_csv", "&CSV Table…", (), "Export the study's ROIs and patch boxes as CSV (pseudonymous)",
+               section="Files"),
+    ActionSpec("export_coco", "C&OCO JSON…", (), "Export the study's ROIs as a COCO detection dataset",
+               section="Files"),
+    ActionSpec("import_sr", "&Import DICOM SR…", (), "Add the ROIs of a DICOM SR (TID 1500) to the study",
+               section="Files"),
     ActionSpec("fit", "&Fit to Window", ("F",), "Show the whole image", "fit", section="View"),
     ActionSpec("zoom_in", "Zoom &In", ("Ctrl+=", "+"), section="View"),
     ActionSpec("zoom_out", "Zoom O&ut", ("Ctrl+-", "-"), section="View"),
@@ -70,6 +92,10 @@ GESTURES: tuple[tuple[str, str, str], ...] = (
     ("Study", "Right-click a series", "Show it in the left or right viewport"),
     ("Study", "Drop a folder, DICOMDIR or zip on the window", "Open it"),
     ("Layout", "Click a viewport", "Make it the active viewport"),
+    ("Annotation", "Left drag (Draw ROI tool)", "Draw a ROI on the slice"),
+    ("Annotation", "Click a ROI", "Select it; drag it or its handles (Draw ROI tool) to move or resize"),
+    ("Annotation", "Right-click a ROI", "Change its kind or delete it"),
+    ("Annotation", "Click a row of the ROI list", "Show that ROI's slice"),
 )
 
 
@@ -106,7 +132,8 @@ def shortcut_rows() -> list[tuple[str, str, str]]:
             keys = ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in spec.keys)
             rows.append((spec.section, keys, spec.text.replace("&", "").rstrip("…")))
     rows.extend(GESTURES)
-    order = ["Slices", "Window/level", "View", "Mouse tools", "Layout", "Image", "Study", "Files", "Help"]
+    order = ["Slices", "Window/level", "View", "Mouse tools", "Annotation", "Layout", "Image", "Study", "Files",
+             "Help"]
     return sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order))
 
 

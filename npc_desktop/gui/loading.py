@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from ..core.annotations import RectRoi
 from ..core.dicom import SeriesInfo, StudyIndex, Volume, index_path, load_series, read_instance_pixels
 from ..core.preprocessing import MR_PRESETS, foreground_window, percentile_to_uint8, percentile_window
 from ..core.progress import ProgressCallback, check_cancelled
@@ -28,6 +30,26 @@ def index_job(path: Optional[str], progress: ProgressCallback, cancel: threading
         path = str(ensure_demo_study().root)
         check_cancelled(cancel)
     return index_path(path, progress=progress, cancel=cancel)
+
+
+@dataclass(frozen=True)
+class OpenedStudy:
+    """An indexed study, with example ROIs when it is the built-in demo."""
+
+    index: StudyIndex
+    examples: tuple[RectRoi, ...] = ()
+
+
+def open_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> OpenedStudy:
+    """Index ``path``; for the demo (None) also give its example ROIs."""
+    if path is None:
+        from ..core.demo import ensure_demo_study
+        from .demo_annotations import example_rois
+
+        demo = ensure_demo_study()
+        check_cancelled(cancel)
+        return OpenedStudy(index_path(str(demo.root), progress=progress, cancel=cancel), tuple(example_rois(demo)))
+    return OpenedStudy(index_path(path, progress=progress, cancel=cancel))
 
 
 def _sample(volume: Volume) -> np.ndarray:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -25,15 +26,22 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from ..core.annotations import RoiKind
 from ..core.dicom import StudyIndex
+from ..core.persistence import AnnotationStore
 from .actions import create_actions
+from .annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, ExportFormat
 from .overlay import format_date, format_person_name, format_value
 from .session import SessionModel
 from .settings import AppSettings
 from .state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
 from .widgets.clahe_panel import ClahePanel
+from .widgets.label_panel import PatientLabelPanel
 from .widgets.messages_panel import MessagesPanel
+from .widgets.patch_preview_panel import PatchPreviewPanel
 from .widgets.progress_panel import ProgressPanel
+from .widgets.roi_kind_selector import RoiKindSelector
+from .widgets.roi_list_panel import RoiListPanel
 from .widgets.shortcut_dialog import ShortcutDialog
 from .widgets.study_browser import StudyBrowser
 from .widgets.viewer_grid import ViewerGrid
@@ -50,11 +58,12 @@ class MainWindow(QMainWindow):
     """Emitted once, after the first series image was painted."""
 
     def __init__(self, session: Optional[SessionModel] = None, settings: Optional[QSettings] = None,
-                 parent: Optional[QWidget] = None) -> None:
+                 parent: Optional[QWidget] = None, *, annotation_store: Optional[AnnotationStore] = None) -> None:
+        """``annotation_store`` is used when no ``session`` is given (tests pass a temporary one)."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
-        self.session = session if session is not None else SessionModel(self)
+        self.session = session if session is not None else SessionModel(self, annotation_store=annotation_store)
         self.settings = AppSettings(settings)
         self._image_seen = False
         self._opening_demo = False
@@ -68,6 +77,15 @@ class MainWindow(QMainWindow):
         self.messages_dock = self._dock("messagesDock", "Messages", self.messages,
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
         self.messages_dock.hide()
+        self.label_panel = PatientLabelPanel(self.session, self)
+        self.label_dock = self._dock("labelDock", "Patient Label", self.label_panel,
+                                     Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.roi_list = RoiListPanel(self.session, self)
+        self.roi_dock = self._dock("roiDock", "ROIs", self.roi_list, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.patch_panel = PatchPreviewPanel(self.session, self)
+        self.patch_dock = self._dock("patchDock", "Patch Preview", self.patch_panel,
+                                     Qt.DockWidgetArea.RightDockWidgetArea)
+        self.kind_selector = RoiKindSelector(self.session, self)
         self.clahe_panel = ClahePanel(self.session, self)
         self.progress = ProgressPanel(self.session, self)
         self.actions_by_name = create_actions(self)
@@ -97,9 +115,18 @@ class MainWindow(QMainWindow):
         file_menu.addActions([a["open_folder"], a["open_file"], a["open_demo"]])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
+        self.export_menu = file_menu.addMenu("&Export Annotations")
+        self.export_menu.setObjectName("exportMenu")
+        self.export_menu.addActions([a["export_sr"], a["export_csv"], a["export_coco"]])
+        file_menu.addActions([a["import_sr"], a["save_annotations"]])
+        file_menu.addSeparator()
         file_menu.addAction(a["cancel"])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([a["undo"], a["redo"]])
+        edit_menu.addSeparator()
+        edit_menu.addActions([a["kind_tumour"], a["kind_node"], a["delete_roi"]])
         view_menu = bar.addMenu("&View")
         view_menu.addActions([a["one_up"], a["two_up"], a["next_viewport"]])
         view_menu.addSeparator()
@@ -107,7 +134,9 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"]])
         view_menu.addSeparator()
-        view_menu.addActions([self.browser_dock.toggleViewAction(), self.messages_dock.toggleViewAction()])
+        view_menu.addActions([self.browser_dock.toggleViewAction(), self.messages_dock.toggleViewAction(),
+                              self.label_dock.toggleViewAction(), self.roi_dock.toggleViewAction(),
+                              self.patch_dock.toggleViewAction()])
         image_menu = bar.addMenu("&Image")
         self.preset_menu = image_menu.addMenu("Window &Presets")
         self.preset_menu.addActions([a["preset_header"], a["preset_auto"], a["preset_mr_t1c"], a["preset_mr_t2"]])
@@ -115,10 +144,10 @@ class MainWindow(QMainWindow):
         image_menu.addSeparator()
         image_menu.addAction(a["clahe"])
         tools_menu = bar.addMenu("&Tools")
-        tools_menu.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"]])
+        tools_menu.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"], a["tool_roi"]])
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([a["shortcuts"], a["about"]])
-        for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window")):
+        for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi")):
             group = QActionGroup(self)
             group.setExclusive(True)
             for name in group_names:
@@ -134,6 +163,10 @@ class MainWindow(QMainWindow):
         toolbar.addAction(a["open_folder"])
         toolbar.addSeparator()
         toolbar.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"], a["fit"]])
+        toolbar.addSeparator()
+        toolbar.addAction(a["tool_roi"])
+        toolbar.addWidget(self.kind_selector)
+        toolbar.addActions([a["delete_roi"], a["undo"], a["redo"]])
         toolbar.addSeparator()
         presets = QToolButton(toolbar)
         presets.setObjectName("presetButton")
@@ -160,6 +193,8 @@ class MainWindow(QMainWindow):
         self.cursor_label = QLabel(self)
         self.loaded_label = QLabel("Nothing loaded", self)
         self.memory_label = QLabel(self)
+        self.save_label = QLabel(self)
+        self.save_label.setObjectName("annotationSaveLabel")
         self.warnings_button = QToolButton(self)
         self.warnings_button.setObjectName("warningsButton")
         self.warnings_button.setAutoRaise(True)
@@ -170,6 +205,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cursor_label)
         bar.addPermanentWidget(self.warnings_button)
+        bar.addPermanentWidget(self.save_label)
         bar.addPermanentWidget(self.loaded_label)
         bar.addPermanentWidget(self.memory_label)
         self._process = psutil.Process()
@@ -193,6 +229,25 @@ class MainWindow(QMainWindow):
         a["tool_pan"].triggered.connect(lambda: s.set_tool(Tool.PAN))
         a["tool_zoom"].triggered.connect(lambda: s.set_tool(Tool.ZOOM))
         a["tool_window"].triggered.connect(lambda: s.set_tool(Tool.WINDOW))
+        a["tool_roi"].triggered.connect(lambda: s.set_tool(Tool.ROI))
+        an = s.annotations
+        a["kind_tumour"].triggered.connect(lambda: an.set_kind(RoiKind.TUMOUR))
+        a["kind_node"].triggered.connect(lambda: an.set_kind(RoiKind.LYMPH_NODE))
+        a["delete_roi"].triggered.connect(lambda: an.delete_roi())
+        a["undo"].triggered.connect(an.undo)
+        a["redo"].triggered.connect(an.redo)
+        a["save_annotations"].triggered.connect(self.save_annotations_now)
+        for fmt in ExportFormat:
+            a[f"export_{fmt.value}"].triggered.connect(lambda _=False, f=fmt: self.choose_export(f))
+        a["import_sr"].triggered.connect(self.choose_import)
+        an.undo_stack.canUndoChanged.connect(self._sync_history)
+        an.undo_stack.canRedoChanged.connect(self._sync_history)
+        an.undo_stack.indexChanged.connect(self._sync_history)
+        an.selection_changed.connect(self._sync_history)
+        an.current_study_changed.connect(self._sync_history)
+        an.rois_changed.connect(self._sync_history)
+        s.study_indexed.connect(self._sync_history)
+        an.save_state_changed.connect(self._on_save_state)
         a["fit"].triggered.connect(lambda: s.request_fit(s.active))
         a["zoom_in"].triggered.connect(lambda: s.request_zoom(1.25))
         a["zoom_out"].triggered.connect(lambda: s.request_zoom(0.8))
@@ -217,6 +272,7 @@ class MainWindow(QMainWindow):
         s.clahe_changed.connect(self._sync_actions)
         self.grid.image_shown.connect(self._on_image_shown)
         self._sync_actions()
+        self._sync_history()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -352,10 +408,61 @@ class MainWindow(QMainWindow):
         for name, on in (("one_up", s.layout == 1), ("two_up", s.layout == 2),
                          ("sync_slices", s.sync_slices), ("link_views", s.link_views),
                          ("tool_pan", s.tool is Tool.PAN), ("tool_zoom", s.tool is Tool.ZOOM),
-                         ("tool_window", s.tool is Tool.WINDOW), ("clahe", s.clahe.enabled)):
+                         ("tool_window", s.tool is Tool.WINDOW), ("tool_roi", s.tool is Tool.ROI),
+                         ("clahe", s.clahe.enabled)):
             a[name].blockSignals(True)
             a[name].setChecked(on)
             a[name].blockSignals(False)
+
+    def _sync_history(self, *_: object) -> None:
+        a, an = self.actions_by_name, self.session.annotations
+        stack = an.undo_stack
+        for name, can, text in (("undo", stack.canUndo(), stack.undoText()), ("redo", stack.canRedo(), stack.redoText())):
+            a[name].setEnabled(can)
+            label = name.capitalize() + (f" {text}" if can and text else "")
+            a[name].setText(label)
+            a[name].setToolTip(label + f"  ({a[name].shortcut().toString()})")
+        a["delete_roi"].setEnabled(an.selected_id is not None)
+        has_rois = an.current is not None and len(an.current) > 0
+        for fmt in ExportFormat:
+            a[f"export_{fmt.value}"].setEnabled(has_rois)
+        a["import_sr"].setEnabled(self.session.index is not None)
+
+    def _on_save_state(self, ok: bool, text: str) -> None:
+        self.save_label.setText("" if ok else "⚠ " + text)
+        self.save_label.setToolTip(str(self.session.annotations.store.directory))
+        self.save_label.setStyleSheet("" if ok else "color: #ff8a65; font-weight: bold;")
+        self.statusBar().showMessage(text, 10000)
+
+    def save_annotations_now(self) -> None:
+        """Retry saving every annotation change that could not be written."""
+        if self.session.annotations.flush():
+            self.statusBar().showMessage("All annotations are saved", 5000)
+
+    # -- export / import ---------------------------------------------------------------------
+
+    def choose_export(self, fmt: ExportFormat) -> None:
+        """Ask where (and, for CSV and COCO, under which pseudonym) to export the study's ROIs."""
+        start = str(Path(self.settings.last_folder) / f"annotations{EXPORT_SUFFIXES[fmt]}")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export ROIs as {EXPORT_LABELS[fmt]}", start,
+                                              EXPORT_FILTERS[fmt])
+        if not path:
+            return
+        patient = "patient1"
+        if fmt is not ExportFormat.SR:
+            patient, ok = QInputDialog.getText(
+                self, "Pseudonymous patient ID",
+                "Patient ID written into the export (letters, digits, - and _; not the real ID):", text=patient)
+            if not ok:
+                return
+        self.session.export_annotations(fmt, path, patient=patient.strip())
+
+    def choose_import(self) -> None:
+        """Ask for a DICOM SR file and add its ROIs."""
+        path, _ = QFileDialog.getOpenFileName(self, "Import ROIs from DICOM SR", self.settings.last_folder,
+                                              "DICOM SR (*.dcm);;All files (*)")
+        if path:
+            self.session.import_sr(path)
 
     def _on_image_shown(self) -> None:
         if not self._image_seen:
@@ -402,7 +509,9 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         else:
-            self.resizeDocks([self.browser_dock], [300], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.browser_dock, self.roi_dock], [280, 340], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.browser_dock, self.label_dock], [520, 260], Qt.Orientation.Vertical)
+            self.resizeDocks([self.roi_dock, self.patch_dock], [380, 400], Qt.Orientation.Vertical)
             self.resizeDocks([self.messages_dock], [160], Qt.Orientation.Vertical)
         splitter = st.byte_array("viewer/splitter")
         if splitter is not None:
@@ -424,6 +533,19 @@ class MainWindow(QMainWindow):
         st.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not self.session.annotations.flush():
+            answer = QMessageBox.warning(
+                self, "Annotations not saved",
+                "Some annotation changes could not be saved and will be lost if you close now.\n\n"
+                f"Check the folder {self.session.annotations.store.directory} and choose Retry, "
+                "or close anyway.",
+                QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close
+                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Retry)
+            if answer != QMessageBox.StandardButton.Close:
+                event.ignore()
+                if answer == QMessageBox.StandardButton.Retry:
+                    self.save_annotations_now()
+                return
         self.save_settings()
         self._memory_timer.stop()
         self.session.shutdown()

@@ -9,12 +9,15 @@ to its signals; they never talk to each other.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from PySide6.QtCore import QObject, Signal
 
 from ..core.dicom import SeriesInfo, StudyIndex
-from . import geometry, loading
+from ..core.persistence import AnnotationStore
+from . import geometry, loading, patch_preview
+from .annotation_model import AnnotationModel
+from .session_annotations import AnnotationWorkflow
 from .state import (
     ClaheSettings,
     CursorInfo,
@@ -29,13 +32,16 @@ from .state import (
 )
 from .workers import JobHandle, JobRunner
 
+_StoreArg = Union[AnnotationStore, str, Path, None]
+
 VIEWPORT_COUNT = 2
 PAGE_STEP = 10
 """Slices moved by PageUp / PageDown."""
 
 
-class SessionModel(QObject):
-    """State of the workstation and the operations on it (see the module docstring)."""
+class SessionModel(AnnotationWorkflow, QObject):
+    """State of the workstation and the operations on it (see the module docstring); the
+    annotation operations come from :class:`AnnotationWorkflow`."""
 
     study_indexed = Signal(object)
     """StudyIndex: a new study replaced the previous one."""
@@ -69,8 +75,12 @@ class SessionModel(QObject):
     status_message = Signal(str)
     busy_changed = Signal(bool)
     progress_changed = Signal(str, int, int)
+    patch_preview_changed = Signal(object)
+    """PatchPreview of the selected ROI, or a sentence saying why there is none."""
 
-    def __init__(self, parent: Optional[QObject] = None) -> None:
+    def __init__(self, parent: Optional[QObject] = None, *, annotation_store: _StoreArg = None) -> None:
+        """Parameters: ``annotation_store`` is an AnnotationStore or the folder for one (tests
+        pass a temporary folder); the user data folder by default."""
         super().__init__(parent)
         self.jobs = JobRunner(self)
         self.jobs.busy_changed.connect(self.busy_changed)
@@ -89,6 +99,18 @@ class SessionModel(QObject):
         self._load_jobs: dict[int, JobHandle] = {}
         self._thumbnail_jobs: list[JobHandle] = []
         self._index_messages: list[IngestMessage] = []
+        self._annotation_messages: list[IngestMessage] = []
+        store = annotation_store if isinstance(annotation_store, AnnotationStore) else AnnotationStore(annotation_store)
+        self.annotations = AnnotationModel(store, self)
+        self._pending_jump: dict[int, str] = {}
+        self._show_first_roi = False
+        self.patch_preview: object = patch_preview.preview_or_reason(None, [], self.annotations.margin)
+        a = self.annotations
+        a.selection_changed.connect(self._update_patch_preview)
+        a.rois_changed.connect(self._update_patch_preview)
+        a.margin_changed.connect(self._update_patch_preview)
+        a.roi_focus_requested.connect(lambda roi_id: self.show_roi(roi_id, only_if_hidden=True))
+        a.problem.connect(self._on_annotation_problem)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -104,7 +126,7 @@ class SessionModel(QObject):
         self.status_message.emit(f"Opening {name}…")
         self._index_job = self.jobs.submit(
             f"Indexing {name}",
-            lambda progress, cancel: loading.index_job(path, progress, cancel),
+            lambda progress, cancel: loading.open_job(path, progress, cancel),
             self._on_indexed,
             on_failed=lambda message: self._on_open_failed(path, message),
             on_cancelled=lambda: self.status_message.emit(f"Opening {name} cancelled"),
@@ -115,16 +137,18 @@ class SessionModel(QObject):
         self.jobs.cancel_foreground()
 
     def shutdown(self) -> None:
-        """Stop every job and wait for the worker threads (window closing)."""
+        """Stop every job, wait for the worker threads and save pending annotations (window closing)."""
         self.jobs.shutdown()
+        self.annotations.close()
 
     def _on_open_failed(self, path: Optional[str], message: str) -> None:
         what = "the demo study" if path is None else str(path)
         self.status_message.emit(f"Could not open {what}: {message}")
         self.error_occurred.emit("Cannot open study", message)
 
-    def _on_indexed(self, index: StudyIndex) -> None:
+    def _on_indexed(self, opened: loading.OpenedStudy) -> None:
         self._index_job = None
+        index = opened.index
         messages = loading.index_messages(index)
         images = index.image_series()
         if not images:
@@ -137,6 +161,12 @@ class SessionModel(QObject):
         self._thumbnail_jobs.clear()
         self.index = index
         self._index_messages = messages
+        self._annotation_messages = []
+        self._pending_jump.clear()
+        self.annotations.reset()
+        self._show_first_roi = bool(opened.examples)
+        if opened.examples:
+            self.annotations.offer_examples(opened.examples[0].study_instance_uid, opened.examples)
         self._set_messages(messages)
         for viewport in range(VIEWPORT_COUNT):
             self.viewports[viewport] = ViewportState()
@@ -234,6 +264,7 @@ class SessionModel(QObject):
         self._load_jobs[vp] = current[0]
 
     def _on_load_ended(self, vp: int, message: Optional[str], series: SeriesInfo) -> None:
+        self._pending_jump.pop(vp, None)
         self.viewports[vp].loading_label = ""
         self.loading_changed.emit(vp, "")
         name = series.description or series.key
@@ -260,6 +291,7 @@ class SessionModel(QObject):
         else:
             state.slice_index = -1
             self.set_slice(vp, synced, propagate=False)
+        self._annotations_for_loaded(vp, loaded.volume)
 
     def _synced_slice(self, vp: int) -> Optional[int]:
         """The slice matching the other viewport's position, when synchronisation applies."""
@@ -278,6 +310,7 @@ class SessionModel(QObject):
             if (message.source, message.text) not in seen:
                 seen.add((message.source, message.text))
                 messages.append(message)
+        messages.extend(self._annotation_messages)
         self.messages = messages
         self.messages_changed.emit(messages)
 
@@ -391,6 +424,9 @@ class SessionModel(QObject):
         if vp != self.active and 0 <= vp < VIEWPORT_COUNT:
             self.active = vp
             self.active_viewport_changed.emit(vp)
+            volume = self.viewports[vp].volume
+            if volume is not None:
+                self.annotations.set_current_study(volume.meta.study_instance_uid)
 
     def set_sync(self, slices: Optional[bool] = None, views: Optional[bool] = None) -> None:
         """Switch slice synchronisation and zoom/pan linking."""

@@ -18,6 +18,8 @@ class Tool(str, Enum):
     PAN = "pan"
     ZOOM = "zoom"
     WINDOW = "window"
+    ROI = "roi"
+    """Left drag draws a rectangular ROI; ROIs can be moved and resized with their handles."""
 
 
 class Preset(str, Enum):

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 JobFunction = Callable[[ProgressCallback, threading.Event], Any]
 
 
+class JobError(Exception):
+    """A job failed for a reason the user can act on; the message is shown as it is."""
+
+
 class JobSignals(QObject):
     """Signals of one job; emitted on a pool thread, delivered queued on the GUI thread."""
 
@@ -59,7 +63,7 @@ class Job(QRunnable):
             result = self.fn(self._progress, self.cancel)
         except OperationCancelled:
             self.signals.cancelled.emit(self.job_id)
-        except DicomIngestError as exc:
+        except (DicomIngestError, JobError) as exc:
             self.signals.failed.emit(self.job_id, str(exc))
         except MemoryError:
             self.signals.failed.emit(self.job_id, "not enough memory for this series")

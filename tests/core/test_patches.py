@@ -24,6 +24,7 @@ from npc_desktop.core.patches import (
     prepare_patches,
 )
 from npc_desktop.core.preprocessing import apply_clahe, percentile_to_uint8, window_to_uint8
+from tests.conftest import roi_from_demo_lesion
 
 STUDY = "1.2.826.0.1.3680043.8.498.20"
 SERIES = "1.2.826.0.1.3680043.8.498.21"
@@ -168,7 +169,7 @@ def test_slice_scope_is_the_viewer_image_cropped() -> None:
 def test_patch_scope_processes_the_patch_alone() -> None:
     volume = synthetic_volume()
     roi = roi_on(volume, 0, (5, 5, 25, 30))
-    settings = PatchPreprocessing(scope="patch", clahe=True)
+    settings = PatchPreprocessing(normalisation="percentile", percentiles=(1, 99), scope="patch", clahe=True)
     prepared = prepare_patch(volume, roi, preprocessing=settings)
     expected = apply_clahe(percentile_to_uint8(prepared.patch.pixels, 1, 99), tile_grid=(8, 8))
     np.testing.assert_array_equal(prepared.image, expected)
@@ -269,3 +270,14 @@ def test_tcia_patches_at_the_border(tcia_dir: Path) -> None:
     assert second.geometry.roi_clipped and second.geometry.clipped_sides == {"top", "right"}
     assert second.box.row0 == 0 and second.box.col1 == cols
     np.testing.assert_array_equal(second.pixels, volume.voxels[k][second.box.slices])
+
+
+def test_default_normalisation_keeps_an_enhancing_lesion_unsaturated(demo_study) -> None:
+    from npc_desktop.core.dicom import load_path
+
+    _, volume = load_path(demo_study.series_files["T1C"][0].parent, demo_study.series_uids["T1C"])
+    tumour = next(l for l in demo_study.lesions if l.kind == "tumour" and l.series_key == "T1C")
+    raw = prepare_patch(volume, roi_from_demo_lesion(demo_study, tumour), preprocessing=PatchPreprocessing(clahe=False))
+    inside = raw.image
+    assert np.mean(inside == 255) < 0.2, "the default window should not burn out the lesion"
+    assert inside.std() > 10, "texture inside the lesion must survive normalisation"

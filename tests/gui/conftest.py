@@ -11,14 +11,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _SANDBOX = tempfile.mkdtemp(prefix="npc-gui-tests-")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_SANDBOX, "config")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_SANDBOX, "cache")
+os.environ["XDG_DATA_HOME"] = os.path.join(_SANDBOX, "data")  # annotation files, should a test not inject a folder
 
 from pathlib import Path  # noqa: E402
-from typing import Callable, Iterator, Optional  # noqa: E402
+from typing import TYPE_CHECKING, Callable, Iterator, Optional  # noqa: E402
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from tests.conftest import REPO_ROOT  # noqa: E402
+
+if TYPE_CHECKING:
+    from npc_desktop.gui.main_window import MainWindow
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -37,20 +41,38 @@ def gui_settings(tmp_path: Path) -> QSettings:
 
 
 @pytest.fixture
-def main_window(qtbot, qapp, gui_settings: QSettings) -> Iterator["MainWindow"]:  # noqa: F821
-    """A shown 1440 x 900 main window with nothing open."""
+def annotation_dir(tmp_path: Path) -> Path:
+    """The annotation folder of one test (never the user's data folder)."""
+    return tmp_path / "annotations"
+
+
+@pytest.fixture
+def make_window(qtbot, qapp, gui_settings: QSettings, annotation_dir: Path) -> Callable[..., MainWindow]:
+    """Build shown 1440 x 900 main windows that share the test's settings and annotation folder."""
+    from npc_desktop.core.persistence import AnnotationStore
     from npc_desktop.gui.app import create_application
-    from npc_desktop.gui.main_window import MainWindow
+    from npc_desktop.gui.main_window import MainWindow  # noqa: F811 - imported here, after QT_QPA_PLATFORM
 
     create_application()
-    window = MainWindow(settings=gui_settings)
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    # Shortcuts and keyboard focus need the active window (matters on a real X server).
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+
+    def _make(directory: Optional[Path] = None) -> MainWindow:
+        window = MainWindow(settings=gui_settings, annotation_store=AnnotationStore(directory or annotation_dir))
+        qtbot.addWidget(window)
+        window.resize(1440, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        # Shortcuts and keyboard focus need the active window (matters on a real X server).
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+        return window
+
+    return _make
+
+
+@pytest.fixture
+def main_window(make_window) -> Iterator[MainWindow]:
+    """A shown 1440 x 900 main window with nothing open."""
+    window = make_window()
     yield window
     window.close()
 

@@ -53,10 +53,13 @@ def expected_view(slice_array: np.ndarray, window: tuple[float, float], size: tu
     return cv2.resize(window_to_uint8(slice_array, *window), size, interpolation=cv2.INTER_AREA)
 
 
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two equally sized images."""
-    a = a.astype(np.float64).ravel()
-    b = b.astype(np.float64).ravel()
+def correlation(a: np.ndarray, b: np.ndarray, border: float = 0.15) -> float:
+    """Pearson correlation of two equally sized images, leaving out a ``border`` share on every
+    side, where the viewport paints its corner and orientation overlays over the image."""
+    rows, cols = a.shape[:2]
+    dr, dc = int(rows * border), int(cols * border)
+    a = a[dr:rows - dr, dc:cols - dc].astype(np.float64).ravel()
+    b = b[dr:rows - dr, dc:cols - dc].astype(np.float64).ravel()
     a -= a.mean()
     b -= b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())

@@ -32,7 +32,8 @@ SCRIPT = textwrap.dedent(
 
 def _run(tmp_path: Path, path: str, screenshot: Path, **env: str) -> subprocess.CompletedProcess:
     environment = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"),
-                       XDG_CACHE_HOME=str(tmp_path / "cache"), **env)
+                       XDG_CACHE_HOME=str(tmp_path / "cache"),
+                       XDG_DATA_HOME=str(tmp_path / "data"), **env)
     return subprocess.run([sys.executable, "-c", SCRIPT, path, str(screenshot)], cwd=REPO_ROOT, env=environment,
                           capture_output=True, text=True, timeout=120)
 
@@ -52,6 +53,17 @@ def test_run_without_path_shows_the_demo_two_up(tmp_path: Path, artifacts_dir: P
     left, right = middle[:, width // 4: width // 2], middle[:, 3 * width // 4:]
     assert left.std() > 20 and right.std() > 20
     assert (tmp_path / "cache" / "npc-desktop").is_dir()  # the demo study went to the user cache
+    # The demo opens on its example ROIs, saved in the user data folder, and the screenshot shows
+    # them: outlines in the tumour colour (orange-red) inside the viewers.
+    saved = list((tmp_path / "data" / "npc-desktop" / "annotations").glob("study-*.json"))
+    assert len(saved) == 1
+    colour = QImage(str(screenshot)).convertToFormat(QImage.Format.Format_RGB888)
+    rgb = np.frombuffer(colour.constBits(), np.uint8, colour.bytesPerLine() * colour.height())
+    rgb = rgb.reshape(colour.height(), colour.bytesPerLine())[:, : 3 * colour.width()].reshape(
+        colour.height(), colour.width(), 3).astype(int)
+    tumour = (abs(rgb[..., 0] - 0xFF) < 40) & (abs(rgb[..., 1] - 0x6A) < 40) & (abs(rgb[..., 2] - 0x3D) < 40)
+    viewers = tumour[height // 6: 5 * height // 6, width // 5: 3 * width // 4]
+    assert viewers.sum() > 200, "no ROI outline visible in the viewers"
 
 
 def test_run_with_a_bad_path_exits_1_with_a_message(tmp_path: Path) -> None:

@@ -19,13 +19,18 @@ class SliceViewBox(pg.ViewBox):
     - Ctrl+wheel: zoom about the pointer;
     - right drag (or left drag with the window tool): ``sigWindowDrag(dx, dy, phase)`` with the
       screen-pixel offset from the press point, phase 0 = start, 1 = move, 2 = finish;
-    - left drag: pan (pan tool) or zoom about the press point (zoom tool); middle drag: pan.
+    - left drag: pan (pan tool), zoom about the press point (zoom tool) or draw a rectangle
+      (ROI tool): ``sigDrawDrag(start, current, phase)`` in view (plane mm) coordinates;
+      middle drag: pan;
+    - left click on the image background: ``sigBackgroundClicked`` (clears the ROI selection).
 
     Aspect is locked (1 mm = 1 mm) and y points down, as rows do on screen.
     """
 
     sigScroll = Signal(int)
     sigWindowDrag = Signal(float, float, int)
+    sigDrawDrag = Signal(QPointF, QPointF, int)
+    sigBackgroundClicked = Signal()
 
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
@@ -56,6 +61,12 @@ class SliceViewBox(pg.ViewBox):
             offset = ev.screenPos() - ev.buttonDownScreenPos(button)
             phase = 0 if ev.isStart() else 2 if ev.isFinish() else 1
             self.sigWindowDrag.emit(offset.x(), offset.y(), phase)
+        elif left and self.tool is Tool.ROI:
+            ev.accept()
+            start = self.mapSceneToView(ev.buttonDownScenePos(button))
+            current = self.mapSceneToView(ev.scenePos())
+            phase = 0 if ev.isStart() else 2 if ev.isFinish() else 1
+            self.sigDrawDrag.emit(QPointF(start), QPointF(current), phase)
         elif left and self.tool is Tool.ZOOM:
             ev.accept()
             dy = ev.screenPos().y() - ev.lastScreenPos().y()
@@ -69,3 +80,5 @@ class SliceViewBox(pg.ViewBox):
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 - Qt API
         ev.accept()  # no plot context menu, no "auto range" button
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.sigBackgroundClicked.emit()

@@ -14,6 +14,7 @@ from .. import geometry, overlay
 from ..session import PAGE_STEP, SessionModel
 from ..state import ClaheSettings, CursorInfo, LoadedSeries, Tool, ViewState
 from .image_canvas import ImageCanvas
+from .roi_layer import RoiLayer
 
 EMPTY_MESSAGE = "Double-click a series in the study browser to show it here"
 WINDOW_DRAG_PIXELS = 256.0
@@ -46,6 +47,7 @@ class SliceViewport(QWidget):
         self._rect: Optional[QRectF] = None
         self.canvas.set_message(EMPTY_MESSAGE)
         self._connect()
+        self.rois = RoiLayer(session, index, self.canvas)
 
     def _connect(self) -> None:
         s = self.session

@@ -1,0 +1,441 @@
+"""The annotations of the open studies: loading, autosave, undo/redo, selection, drawing kind.
+
+:class:`AnnotationModel` belongs to the :class:`~npc_desktop.gui.session.SessionModel`. It keeps
+one :class:`~npc_desktop.core.annotations.AnnotationSet` per study, loaded from the
+:class:`~npc_desktop.core.persistence.AnnotationStore` the first time a series of that study is
+shown, and saved by an :class:`~npc_desktop.core.persistence.Autosaver` on every change. Every
+change goes through one QUndoStack. Widgets call its methods and subscribe to its signals.
+
+Nothing the user made is dropped because of an error: a set whose last save failed stays in
+memory when another study is opened, and it is used (and saved) again if its study reopens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterable, Optional, Sequence, Union
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from ..core.annotations import (
+    AnnotationError,
+    AnnotationEvent,
+    AnnotationSet,
+    LabelChanged,
+    RectRoi,
+    RoiKind,
+    RoiRemoved,
+    RoiUpdated,
+    Stage,
+    utc_now,
+)
+from ..core.patches import ContextMargin
+from ..core.persistence import (
+    AnnotationSaveError,
+    AnnotationStore,
+    Autosaver,
+    CorruptAnnotationFile,
+    LoadSource,
+)
+from .annotation_commands import AnnotationCommand, Operation
+from .roi_style import KIND_NAMES
+
+_SAVE_ADVICE = ("Your edits are kept in memory and saving is retried with every change "
+                "(or File > Save Annotations Now). Check the disk space and the permissions of {folder}.")
+
+
+@dataclass
+class StudyAnnotations:
+    """The annotations of one study with the autosaver that writes them."""
+
+    annotations: AnnotationSet
+    autosaver: Autosaver
+    source: LoadSource
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether changes are waiting to be written (the last save failed)."""
+        return self.autosaver.pending
+
+
+class AnnotationModel(QObject):
+    """ROIs and patient labels of the open studies (see the module docstring).
+
+    Parameters
+    ----------
+    store
+        Where annotation files live; the user data folder by default. Tests inject a store on a
+        temporary folder.
+    parent
+        The owning QObject (the SessionModel).
+    """
+
+    rois_changed = Signal(str)
+    """StudyInstanceUID whose ROIs changed (added, removed, moved, kind changed, reloaded)."""
+    label_changed = Signal(str, object)
+    """StudyInstanceUID, its new PatientLabel."""
+    selection_changed = Signal(object)
+    """The selected ROI id, or None."""
+    current_study_changed = Signal(object)
+    """The StudyInstanceUID the panels show, or None."""
+    kind_changed = Signal(str)
+    """The RoiKind value new ROIs get."""
+    margin_changed = Signal(object)
+    """The ContextMargin of the patch preview."""
+    save_state_changed = Signal(bool, str)
+    """Whether every change is saved, and a one-line description."""
+    problem = Signal(str, str)
+    """title, message: something the user must know (a corrupt file moved aside, a failed save)."""
+    about_to_change_history = Signal()
+    """Undo or redo is about to run: editors commit what is typed but not yet stored."""
+    roi_focus_requested = Signal(str)
+    """Undo or redo changed this ROI: show it."""
+
+    def __init__(self, store: Optional[AnnotationStore] = None, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.store = store if store is not None else AnnotationStore()
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setObjectName("annotationUndoStack")
+        self.kind = RoiKind.TUMOUR
+        self.margin = ContextMargin()
+        self.selected_id: Optional[str] = None
+        self.current_uid: Optional[str] = None
+        self._studies: dict[str, StudyAnnotations] = {}
+        self._refused: dict[str, str] = {}
+        self._examples: dict[str, list[RectRoi]] = {}
+        self._failing: set[str] = set()
+
+    # -- studies ---------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """A new folder was opened: forget saved sets, keep unsaved ones, clear undo and selection."""
+        self.flush()
+        for uid, study in list(self._studies.items()):
+            if not study.unsaved:
+                study.autosaver.close()
+                del self._studies[uid]
+        self._refused.clear()
+        self._examples.clear()
+        self.undo_stack.clear()
+        self.select(None)
+        self.set_current_study(None)
+
+    def offer_examples(self, study_uid: str, rois: Sequence[RectRoi]) -> None:
+        """Give a study example ROIs, used only if it has no annotation file yet (the demo)."""
+        self._examples[study_uid] = list(rois)
+
+    def study(self, study_uid: Optional[str]) -> Optional[AnnotationSet]:
+        """The annotation set of a study, loaded (and reported on) the first time; None if the
+        study cannot hold annotations (no valid StudyInstanceUID)."""
+        if not study_uid or study_uid in self._refused:
+            return None
+        state = self._studies.get(study_uid)
+        if state is None:
+            state = self._load(study_uid)
+            if state is None:
+                return None
+        return state.annotations
+
+    def _load(self, study_uid: str) -> Optional[StudyAnnotations]:
+        try:
+            annotations = AnnotationSet(study_uid)
+        except AnnotationError as exc:
+            self._refused[study_uid] = str(exc)
+            return None
+        source = LoadSource.NEW
+        try:
+            result = self.store.load(study_uid)
+        except CorruptAnnotationFile as exc:
+            # Not even moved aside: the store refuses to save over it, so edits stay in memory.
+            self.problem.emit("Annotation file cannot be read",
+                              f"{exc}\n\nNew annotations are kept in memory and not saved over it.")
+        else:
+            annotations, source = result.annotations, result.source
+            if result.message:
+                self.problem.emit("Annotation file could not be read", result.message
+                                  + "\n\nThe unreadable file is kept; it is never overwritten.")
+        examples = self._examples.pop(study_uid, [])
+        if source is LoadSource.NEW and examples and len(annotations) == 0:
+            annotations = AnnotationSet(study_uid, examples, annotations.label)
+        state = StudyAnnotations(annotations, self._autosaver(study_uid, annotations), source)
+        self._studies[study_uid] = state
+        annotations.events.connect(lambda event, uid=study_uid: self._on_event(uid, event))
+        if source is LoadSource.NEW and len(annotations):
+            state.autosaver.pending = True
+            self._flush_one(study_uid, state)
+        return state
+
+    def _autosaver(self, study_uid: str, annotations: AnnotationSet) -> Autosaver:
+        return Autosaver(
+            self.store, annotations,
+            on_error=lambda exc, uid=study_uid: self._on_save_error(uid, exc),
+            on_problem=lambda moved: self.problem.emit(
+                "Annotation file moved aside", f"{moved}\n\nThe current annotations were saved in its place."),
+        )
+
+    @property
+    def current(self) -> Optional[AnnotationSet]:
+        """The annotations of the current study (the one the active viewport shows)."""
+        return self.study(self.current_uid)
+
+    def set_current_study(self, study_uid: Optional[str]) -> None:
+        """Make ``study_uid`` the study the ROI list and the label panel show."""
+        if study_uid is not None:
+            self.study(study_uid)
+        if study_uid != self.current_uid:
+            self.current_uid = study_uid
+            self.current_study_changed.emit(study_uid)
+
+    def refusal(self, study_uid: str) -> Optional[str]:
+        """Why a study cannot hold annotations, or None."""
+        return self._refused.get(study_uid)
+
+    def loaded_sets(self) -> list[AnnotationSet]:
+        """Every annotation set in memory."""
+        return [s.annotations for s in self._studies.values()]
+
+    def find(self, roi_id: Optional[str]) -> Optional[RectRoi]:
+        """The ROI with that id in any loaded study, or None."""
+        if roi_id is None:
+            return None
+        for state in self._studies.values():
+            if roi_id in state.annotations:
+                return state.annotations.get(roi_id)
+        return None
+
+    def rois_on(self, study_uid: str, sop_instance_uid: str, frame_number: Optional[int]) -> list[RectRoi]:
+        """ROIs drawn on one image of a study."""
+        annotations = self.study(study_uid)
+        return annotations.for_instance(sop_instance_uid, frame_number) if annotations is not None else []
+
+    # -- edits (each one undo step) --------------------------------------------------------------
+
+    def add_roi(self, roi: RectRoi) -> bool:
+        """Add a ROI to its study's set and select it; False if the study cannot hold ROIs."""
+        annotations = self.study(roi.study_instance_uid)
+        if annotations is None:
+            reason = self._refused.get(roi.study_instance_uid, "its study is not open")
+            self.problem.emit("Cannot add the ROI", reason)
+            return False
+        if self._push(annotations, f"Draw {KIND_NAMES[roi.kind]} ROI", lambda: annotations.add(roi), roi.id):
+            self.select(roi.id)
+            return True
+        return False
+
+    def delete_roi(self, roi_id: Optional[str] = None) -> bool:
+        """Delete a ROI (the selected one by default)."""
+        roi_id = roi_id or self.selected_id
+        annotations = self._set_of(roi_id)
+        if annotations is None or roi_id is None:
+            return False
+        kind = KIND_NAMES[annotations.get(roi_id).kind]
+        return self._push(annotations, f"Delete {kind} ROI", lambda: annotations.remove(roi_id), roi_id)
+
+    def set_roi_box(self, roi_id: str, box: tuple[float, float, float, float]) -> bool:
+        """Give a ROI new edges (a move or a resize); nothing happens if they are unchanged."""
+        annotations = self._set_of(roi_id)
+        if annotations is None:
+            return False
+        old = annotations.get(roi_id)
+        box = tuple(float(v) for v in box)  # type: ignore[assignment]
+        if box == old.box:
+            return False
+        try:
+            new = old.with_box(*box)
+        except AnnotationError as exc:
+            self.problem.emit("Cannot change the ROI", str(exc))
+            return False
+        moved = abs(new.height - old.height) < 1e-9 and abs(new.width - old.width) < 1e-9
+        text = "Move ROI" if moved else "Resize ROI"
+        return self._push(annotations, text, lambda: annotations.update(new), roi_id)
+
+    def set_roi_kind(self, roi_id: str, kind: Union[RoiKind, str]) -> bool:
+        """Change what a ROI outlines."""
+        annotations = self._set_of(roi_id)
+        kind = RoiKind(kind)
+        if annotations is None or annotations.get(roi_id).kind is kind:
+            return False
+        return self._push(annotations, f"Mark ROI as {KIND_NAMES[kind]}",
+                          lambda: annotations.set_kind(roi_id, kind), roi_id)
+
+    def set_kind(self, kind: Union[RoiKind, str]) -> None:
+        """Choose the kind new ROIs get; the selected ROI, if any, changes to it too."""
+        kind = RoiKind(kind)
+        if self.selected_id is not None:
+            self.set_roi_kind(self.selected_id, kind)
+        self._show_kind(kind)
+
+    def _show_kind(self, kind: RoiKind) -> None:
+        if kind is not self.kind:
+            self.kind = kind
+            self.kind_changed.emit(kind.value)
+
+    def set_label(self, *, stage: Optional[Union[Stage, str]] = None, reviewer: Optional[str] = None,
+                  note: Optional[str] = None) -> bool:
+        """Change the current study's patient label (the fields given); one undo step."""
+        annotations = self.current
+        if annotations is None:
+            return False
+        old = annotations.label
+        changes = {}
+        if stage is not None and Stage(stage) is not old.stage:
+            changes["stage"] = Stage(stage)
+        if reviewer is not None and (reviewer.strip() or None) != old.reviewer:
+            changes["reviewer"] = reviewer.strip() or None
+        if note is not None and note != old.note:
+            changes["note"] = note
+        if not changes:
+            return False
+        try:
+            new = replace(old, modified=utc_now(), **changes)
+        except AnnotationError as exc:
+            self.problem.emit("Cannot change the patient label", str(exc))
+            return False
+        text = {"stage": "Set Stage", "reviewer": "Set Reviewer", "note": "Edit Note"}[next(iter(changes))]
+        if len(changes) > 1:
+            text = "Edit Patient Label"
+        return self._push(annotations, text, lambda: annotations.set_label(new))
+
+    def import_rois(self, rois: Iterable[RectRoi], source: str) -> str:
+        """Add imported ROIs in one undo step; returns a one-line summary.
+
+        ROIs whose id is already present are skipped (the current version is kept); ROIs of a
+        study that cannot be loaded are skipped and counted.
+        """
+        added: list[tuple[AnnotationSet, RectRoi]] = []
+        present = refused = 0
+        for roi in rois:
+            annotations = self.study(roi.study_instance_uid)
+            if annotations is None:
+                refused += 1
+            elif roi.id in annotations or any(roi.id == r.id for _, r in added):
+                present += 1
+            else:
+                added.append((annotations, roi))
+        if added:
+            self.undo_stack.beginMacro(f"Import {len(added)} ROI{'s' if len(added) > 1 else ''}")
+            for annotations, roi in added:
+                self._push(annotations, "Import ROI", lambda a=annotations, r=roi: a.add(r), roi.id)
+            self.undo_stack.endMacro()
+            self.select(added[0][1].id)
+        parts = [f"{len(added)} ROI(s) imported from {source}"]
+        if present:
+            parts.append(f"{present} already present (kept as they are)")
+        if refused:
+            parts.append(f"{refused} skipped: their study cannot hold annotations")
+        return "; ".join(parts)
+
+    def _set_of(self, roi_id: Optional[str]) -> Optional[AnnotationSet]:
+        for state in self._studies.values():
+            if roi_id is not None and roi_id in state.annotations:
+                return state.annotations
+        return None
+
+    def _push(self, annotations: AnnotationSet, text: str, operation: Operation,
+              roi_id: Optional[str] = None) -> bool:
+        command = AnnotationCommand(annotations, text, operation, roi_id)
+        self.undo_stack.push(command)
+        if command.error is not None:
+            self.problem.emit("The change was not made", str(command.error))
+            return False
+        return True
+
+    # -- selection and settings ------------------------------------------------------------------
+
+    def select(self, roi_id: Optional[str]) -> None:
+        """Select a ROI by id (None clears the selection)."""
+        if roi_id is not None and self.find(roi_id) is None:
+            roi_id = None
+        if roi_id != self.selected_id:
+            self.selected_id = roi_id
+            self.selection_changed.emit(roi_id)
+        roi = self.find(roi_id)
+        if roi is not None:  # the kind selector shows the selected ROI's kind, the next drawing's
+            self._show_kind(roi.kind)
+
+    def set_margin(self, margin: ContextMargin) -> None:
+        """The context margin of the patch preview."""
+        if margin != self.margin:
+            self.margin = margin
+            self.margin_changed.emit(margin)
+
+    # -- history ---------------------------------------------------------------------------------
+
+    def undo(self) -> None:
+        """Undo the last change and show the ROI it concerned."""
+        self.about_to_change_history.emit()
+        if self.undo_stack.canUndo():
+            self.undo_stack.undo()
+            self._focus(self.undo_stack.command(self.undo_stack.index()))
+
+    def redo(self) -> None:
+        """Redo the last undone change and show the ROI it concerns."""
+        self.about_to_change_history.emit()
+        if self.undo_stack.canRedo():
+            self.undo_stack.redo()
+            self._focus(self.undo_stack.command(self.undo_stack.index() - 1))
+
+    def _focus(self, command: object) -> None:
+        roi_id = _roi_of(command)
+        if roi_id is not None and self.find(roi_id) is not None:
+            self.select(roi_id)
+            self.roi_focus_requested.emit(roi_id)
+
+    # -- saving ----------------------------------------------------------------------------------
+
+    @property
+    def has_unsaved(self) -> bool:
+        """Whether some change could not be written yet."""
+        return any(state.unsaved for state in self._studies.values())
+
+    def flush(self) -> bool:
+        """Try to save every unsaved set now; True when everything is saved."""
+        for uid, state in self._studies.items():
+            self._flush_one(uid, state)
+        return not self.has_unsaved
+
+    def _flush_one(self, uid: str, state: StudyAnnotations) -> None:
+        if state.unsaved:
+            state.autosaver.flush()
+            self._check_saved(uid, state)
+
+    def close(self) -> None:
+        """Save what is pending (window closing)."""
+        self.flush()
+
+    def _on_save_error(self, uid: str, error: AnnotationSaveError) -> None:
+        message = f"{error}\n\n" + _SAVE_ADVICE.format(folder=self.store.directory)
+        if uid not in self._failing:
+            self._failing.add(uid)
+            self.problem.emit("Annotations not saved", message)
+        self.save_state_changed.emit(False, f"Annotations NOT saved: {error.problem}")
+
+    def _check_saved(self, uid: str, state: StudyAnnotations) -> None:
+        if uid in self._failing and not state.unsaved:
+            self._failing.discard(uid)
+            self.save_state_changed.emit(not self._failing, "Annotations saved")
+
+    def _on_event(self, uid: str, event: AnnotationEvent) -> None:
+        state = self._studies.get(uid)
+        if state is not None:
+            self._check_saved(uid, state)
+        if isinstance(event, LabelChanged):
+            self.label_changed.emit(uid, event.new)
+            return
+        if isinstance(event, RoiRemoved) and event.roi.id == self.selected_id:
+            self.select(None)
+        if isinstance(event, RoiUpdated) and event.new.id == self.selected_id:
+            self._show_kind(event.new.kind)
+        self.rois_changed.emit(uid)
+
+
+def _roi_of(command: object) -> Optional[str]:
+    if isinstance(command, AnnotationCommand):
+        return command.roi_id
+    count = command.childCount() if hasattr(command, "childCount") else 0
+    for i in range(count):
+        roi_id = _roi_of(command.child(i))  # type: ignore[attr-defined]
+        if roi_id is not None:
+            return roi_id
+    return None

@@ -1,0 +1,154 @@
+"""The SessionModel's annotation operations: drawing, jumping to a ROI, the patch preview,
+export and import. A mixin of :class:`~npc_desktop.gui.session.SessionModel`, which holds the
+state these methods use (viewports, index, jobs, signals, ``annotations``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Union
+
+from ..core.annotations import AnnotationError, RectRoi
+from ..core.dicom import Volume
+from ..core.patches import find_slice
+from . import annotation_io, patch_preview, roi_table
+from .state import IngestMessage
+from .workers import JobHandle
+
+if TYPE_CHECKING:
+    from .session import SessionModel
+
+
+class AnnotationWorkflow:
+    """Annotation operations of the SessionModel (see the module docstring)."""
+
+    # -- annotations -------------------------------------------------------------------------
+
+    def _annotations_for_loaded(self: SessionModel, vp: int, volume: Volume) -> None:
+        """Load the study's annotations, follow a pending jump, refresh the patch preview."""
+        study_uid = volume.meta.study_instance_uid
+        annotations = self.annotations.study(study_uid)
+        if vp == self.active or self.annotations.current_uid is None:
+            self.annotations.set_current_study(study_uid)
+        refusal = self.annotations.refusal(study_uid)
+        if refusal:
+            self._add_annotation_message("info", volume.meta.series_description or volume.meta.key,
+                                         f"ROIs cannot be drawn on this series: {refusal}")
+        target = self._pending_jump.pop(vp, None)
+        if target is None and self._show_first_roi and vp == 0 and annotations is not None:
+            self._show_first_roi = False
+            on_volume = [r for r in annotations.rois if patch_preview.volume_for(r, [volume]) is volume]
+            target = on_volume[0].id if on_volume else None
+        if target is not None:
+            self.show_roi(target)
+        self._update_patch_preview()
+
+    def roi_for_drawing(self: SessionModel, vp: int, box: tuple[float, float, float, float]) -> Optional[RectRoi]:
+        """A new ROI of the current kind on the slice ``vp`` shows (None if it cannot be made)."""
+        state = self.viewports[vp]
+        volume = state.volume
+        if volume is None:
+            return None
+        ref = volume.slices[state.slice_index]
+        meta = volume.meta
+        try:
+            return RectRoi(study_instance_uid=meta.study_instance_uid, series_instance_uid=meta.series_instance_uid,
+                           sop_instance_uid=ref.sop_instance_uid, frame_number=ref.frame_number,
+                           row0=box[0], col0=box[1], row1=box[2], col1=box[3], kind=self.annotations.kind)
+        except AnnotationError as exc:
+            self.error_occurred.emit("Cannot draw a ROI here", f"{meta.series_description or meta.key}: {exc}")
+            return None
+
+    def draw_roi(self: SessionModel, vp: int, box: tuple[float, float, float, float]) -> Optional[str]:
+        """Add a ROI drawn on the slice ``vp`` shows; returns its id (None if refused)."""
+        roi = self.roi_for_drawing(vp, box)
+        if roi is None or not self.annotations.add_roi(roi):
+            return None
+        return roi.id
+
+    def show_roi(self: SessionModel, roi_id: str, *, only_if_hidden: bool = False) -> None:
+        """Select a ROI and show its slice: in a viewport that has its series (the active one
+        first), else by loading its series into the active viewport.
+
+        With ``only_if_hidden``, nothing moves when some viewport already shows the ROI's slice.
+        """
+        roi = self.annotations.find(roi_id)
+        if roi is None:
+            return
+        self.annotations.select(roi_id)
+        order = [self.active] + [vp for vp in range(len(self.viewports)) if vp != self.active]
+        holding = []
+        for vp in order:
+            volume = self.viewports[vp].volume
+            if volume is not None and patch_preview.volume_for(roi, [volume]) is volume:
+                index = find_slice(volume, roi.sop_instance_uid, roi.frame_number)
+                if only_if_hidden and self.viewports[vp].slice_index == index:
+                    return
+                holding.append((vp, index))
+        if holding:
+            vp, index = holding[0]
+            self.set_active(vp)
+            self.set_slice(vp, index)
+            return
+        found = roi_table.locate(self.index, roi)
+        if found is None:
+            self.status_message.emit("The ROI's image is not in the open folder")
+            return
+        self._pending_jump[self.active] = roi_id
+        self.load_series(found[0].key, self.active)
+
+    def loaded_volumes(self: SessionModel) -> list[Optional[Volume]]:
+        """The volume of each viewport (None where nothing is loaded)."""
+        return [state.volume for state in self.viewports]
+
+    def _update_patch_preview(self: SessionModel, *_: object) -> None:
+        roi = self.annotations.find(self.annotations.selected_id)
+        self.patch_preview = patch_preview.preview_or_reason(roi, self.loaded_volumes(), self.annotations.margin)
+        self.patch_preview_changed.emit(self.patch_preview)
+
+    def _on_annotation_problem(self: SessionModel, title: str, message: str) -> None:
+        self._add_annotation_message("warning", "Annotations", message.split("\n\n")[0])
+        self.error_occurred.emit(title, message)
+
+    def _add_annotation_message(self: SessionModel, severity: str, source: str, text: str) -> None:
+        self._annotation_messages.append(IngestMessage(severity, source, text))
+        self._set_messages(self._index_messages)
+
+    # -- export and import -------------------------------------------------------------------
+
+    def export_annotations(self: SessionModel, fmt: annotation_io.ExportFormat, path: Union[str, Path], *,
+                           patient: str = "patient1") -> Optional[JobHandle]:
+        """Export the current study's ROIs in the background (status bar and dialog report it)."""
+        annotations = self.annotations.current
+        if self.index is None or annotations is None or not len(annotations):
+            self.error_occurred.emit("Nothing to export", "The open study has no ROIs yet.")
+            return None
+        self.annotations.flush()
+        rois = annotations.rois
+        loaded = {v.meta.series_instance_uid: v for v in self.loaded_volumes() if v is not None}
+        index, margin, target = self.index, self.annotations.margin, Path(path)
+        label = f"Exporting {annotation_io.EXPORT_LABELS[fmt]}"
+        return self.jobs.submit(
+            label,
+            lambda progress, cancel: annotation_io.export_job(fmt, rois, index, loaded, target, patient=patient,
+                                                              margin=margin, progress=progress, cancel=cancel),
+            lambda message: self.status_message.emit(message),
+            on_failed=lambda message: self.error_occurred.emit("Export failed", message),
+            on_cancelled=lambda: self.status_message.emit(f"{label} cancelled"),
+        )
+
+    def import_sr(self: SessionModel, path: Union[str, Path]) -> JobHandle:
+        """Read the ROIs of a DICOM SR in the background and add them (one undo step)."""
+        source = Path(path)
+
+        def done(rois: list[RectRoi]) -> None:
+            summary = self.annotations.import_rois(rois, source.name)
+            self.status_message.emit(summary)
+            if self.annotations.selected_id is not None:
+                self.show_roi(self.annotations.selected_id)
+
+        return self.jobs.submit(
+            f"Importing {source.name}",
+            lambda progress, cancel: annotation_io.import_sr_job(source, progress, cancel),
+            done,
+            on_failed=lambda message: self.error_occurred.emit("Import failed", message),
+        )

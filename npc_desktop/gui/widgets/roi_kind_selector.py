@@ -1,0 +1,33 @@
+"""The toolbar's ROI kind chooser, which is also the colour legend: tumour (T), lymph node (N)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from ...core.annotations import RoiKind
+from ..roi_style import KIND_KEYS, KIND_NAMES
+from ..session import SessionModel
+from .roi_list_panel import kind_icon
+
+
+class RoiKindSelector(QComboBox):
+    """Shows the kind new ROIs get (and the selected ROI has); choosing one sets it on both."""
+
+    def __init__(self, session: SessionModel, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setObjectName("roiKindSelector")
+        for kind in RoiKind:
+            self.addItem(kind_icon(kind, 14), f"{KIND_NAMES[kind]}  ({KIND_KEYS[kind]})", kind.value)
+        self.setToolTip("Kind of the ROI: new drawings and the selected ROI. Keys: "
+                        + ", ".join(f"{KIND_KEYS[k]} {KIND_NAMES[k].lower()}" for k in RoiKind))
+        self._show(session.annotations.kind.value)
+        self.activated.connect(lambda position: session.annotations.set_kind(RoiKind(self.itemData(position))))
+        session.annotations.kind_changed.connect(self._show)
+
+    def _show(self, value: str) -> None:
+        self.blockSignals(True)
+        self.setCurrentIndex(self.findData(value))
+        self.blockSignals(False)

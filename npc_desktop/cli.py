@@ -164,7 +164,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 # Modules that add subcommands: each has ``register(commands) -> dict[name, handler]``. They keep
 # heavy imports (TensorFlow) inside their handlers so ``npc-desktop index`` stays fast.
-SUBCOMMAND_MODULES = ("npc_desktop.cli_staging", "npc_desktop.cli_research")
+SUBCOMMAND_MODULES = ("npc_desktop.cli_staging", "npc_desktop.cli_research", "npc_desktop.cli_report")
 
 
 def _register_plugins(commands: "argparse._SubParsersAction") -> None:

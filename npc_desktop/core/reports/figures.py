@@ -50,6 +50,7 @@ def render_key_image(
     opacity: float = 0.45,
     max_side: int = 512,
     crop_to: Optional[tuple[int, int, int, int]] = None,
+    relative: bool = True,
 ) -> np.ndarray:
     """Draw a slice with its ROIs and Grad-CAM heatmaps as an RGB uint8 image.
 
@@ -70,6 +71,8 @@ def render_key_image(
         The longer side of the result is scaled to at most this many pixels.
     crop_to
         Optional (row0, col0, row1, col1) region to show instead of the whole slice.
+    relative
+        Scale each heatmap so its peak is 1 (colours relative to the map's own maximum).
     """
     grey = window_to_uint8(np.asarray(pixels, dtype=np.float32), *window)
     rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.float32)
@@ -79,7 +82,13 @@ def render_key_image(
         r1c, c1c = min(r1, rgb.shape[0]), min(c1, rgb.shape[1])
         if r1c <= r0c or c1c <= c0c:
             continue
-        heat = cv2.resize(overlay.heatmap.astype(np.float32), (c1 - c0, r1 - r0), interpolation=cv2.INTER_LINEAR)
+        heat = np.nan_to_num(overlay.heatmap.astype(np.float32))
+        peak = float(heat.max())
+        if relative and peak > 0:
+            # Each member's map is normalised on its own; their mean peaks below 1 when members
+            # look at different places, so the colours show where the ensemble looks most.
+            heat = heat / peak
+        heat = cv2.resize(heat, (c1 - c0, r1 - r0), interpolation=cv2.INTER_LINEAR)
         heat = heat[r0c - r0 : r1c - r0, c0c - c0 : c1c - c0]
         colour = jet_rgb(heat).astype(np.float32)
         alpha = (opacity * (heat > 0.1))[..., None]

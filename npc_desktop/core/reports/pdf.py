@@ -189,7 +189,7 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
         grid = Table([cells[i : i + 2] for i in range(0, len(cells), 2)], colWidths=[cell_width, cell_width],
                      hAlign="LEFT")
         grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONT", (0, 0), (-1, -1), FONT, 8)]))
-        story.append(KeepTogether([heading, grid]))
+        story.extend([heading, grid])  # the heading keeps with the first row; rows may split across pages
 
     # Probability table
     header, column = _probability_columns(content)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Build the Linux application bundle dist/npc-desktop/ (PyInstaller one-folder) from this checkout.
+#
+#   installer/build.sh [--fresh]
+#
+# It makes its own virtual environment build/installer-venv/ (--fresh recreates it), installs the
+# project as a regular (non-editable) package with the pinned versions of installer/constraints.txt,
+# plus PyInstaller, runs installer/npc_desktop.spec and prints the bundle's size. Only PyPI is
+# needed. Environment: PYTHON (default python3, 3.11 or newer, built with its shared library).
+# Check the result with installer/smoke_test.sh.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/build/installer-venv"
+WORK="$ROOT/build/pyinstaller"
+DIST="$ROOT/dist"
+BUNDLE="$DIST/npc-desktop"
+
+die() { echo "build.sh: error: $*" >&2; exit 2; }
+
+fresh=0
+for arg in "$@"; do
+    case "$arg" in
+        --fresh) fresh=1 ;;
+        -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument $arg (see --help)" ;;
+    esac
+done
+
+command -v "$PYTHON" >/dev/null || die "PYTHON=$PYTHON: no such interpreter"
+"$PYTHON" - <<'EOF' || die "PYTHON=$PYTHON: Python 3.11 or newer with its shared library (libpython) is needed"
+import sys, sysconfig
+sys.exit(0 if sys.version_info >= (3, 11) and sysconfig.get_config_var("Py_ENABLE_SHARED") else 1)
+EOF
+
+if [[ $fresh == 1 ]]; then
+    rm -rf "$VENV"
+fi
+if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "== creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+echo "== installing the project and PyInstaller (pinned by installer/constraints.txt)"
+# setuptools builds in build/lib; a stale copy there could bring back deleted modules.
+rm -rf "$ROOT/build/lib" "$ROOT"/build/bdist.*
+"${PIP[@]}" install --quiet -c "$ROOT/installer/constraints.txt" "$ROOT" pyinstaller pyinstaller-hooks-contrib
+# The same version number as a previous build would otherwise keep the old copy of the package.
+"${PIP[@]}" install --quiet --no-deps --force-reinstall "$ROOT"
+rm -rf "$ROOT/build/lib" "$ROOT"/build/bdist.*
+"${PIP[@]}" check
+
+echo "== running PyInstaller"
+rm -rf "$BUNDLE"
+# From build/ so that nothing in the checkout shadows the installed package.
+(cd "$ROOT/build" && "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+    --workpath "$WORK" --distpath "$DIST" "$ROOT/installer/npc_desktop.spec")
+
+[[ -x "$BUNDLE/npc-desktop" ]] || die "PyInstaller did not produce $BUNDLE/npc-desktop"
+"$VENV/bin/python" -m pip freeze --exclude-editable > "$ROOT/build/installer-freeze.txt"
+size=$(du -sh "$BUNDLE" | cut -f1)
+files=$(find "$BUNDLE" -type f | wc -l)
+echo "== built $BUNDLE: $size in $files files"
+echo "   run it: $BUNDLE/npc-desktop     check it: installer/smoke_test.sh"

@@ -1,0 +1,246 @@
+"""Build a :class:`~.content.ReportContent` from a staging result, the annotations and the series.
+
+The same function serves the GUI's "Export report" and ``npc-desktop report``, so the two cannot
+disagree about what a report shows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from ..annotations import AnnotationSet, Stage
+from ..dicom.volume import Volume
+from ..models.results import PatchStaging, StagingResult
+from .content import (
+    Institution,
+    KeyImage,
+    ModelDetails,
+    PatchRow,
+    PatientDetails,
+    ReportContent,
+    ReportContentError,
+    SeriesUsed,
+    SignOff,
+)
+from .figures import BoxOverlay, HeatmapOverlay, render_key_image
+
+KIND_WORDS = {"tumour": "tumour", "lymph_node": "node"}
+
+
+def display_names(result: StagingResult, manifest: Optional[Any] = None) -> dict[str, str]:
+    """Member name -> the architecture's display name ("vgg16" -> "VGG16"), else the name itself."""
+    from ..models.specs import ARCHITECTURES
+
+    architecture_of = {m.name: m.architecture for m in manifest.members} if manifest is not None else {}
+    names = {}
+    for member in result.member_names:
+        architecture = architecture_of.get(member, member)
+        spec = ARCHITECTURES.get(architecture)
+        if spec is None:
+            names[member] = member
+        elif architecture == member:
+            names[member] = spec.display_name
+        else:
+            names[member] = f"{member} ({spec.display_name})"
+    return names
+
+
+def flatten_metrics(metrics: Mapping[str, Any], *, limit: int = 8) -> dict[str, float]:
+    """Numeric validation figures from a bundle's provenance, nested keys joined with a space."""
+    flat: dict[str, float] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if len(flat) >= limit:
+            return
+        if isinstance(value, bool):
+            return
+        if isinstance(value, (int, float)) and np.isfinite(value):
+            flat[prefix] = float(value)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(f"{prefix} {key}".strip(), item)
+
+    walk("", metrics)
+    return flat
+
+
+def _series_label(volume: Optional[Volume]) -> str:
+    if volume is None:
+        return "series"
+    description = volume.meta.series_description or f"Se {volume.meta.series_number or '?'}"
+    return description if len(description) <= 22 else description[:21] + "…"
+
+
+def _patient_details(volume: Volume, study: Optional[Any]) -> PatientDetails:
+    meta = volume.meta
+    return PatientDetails(
+        name=meta.patient_name,
+        patient_id=meta.patient_id,
+        birth_date=meta.patient_birth_date,
+        sex=meta.patient_sex,
+        study_date=meta.study_date,
+        study_description=meta.study_description,
+        accession_number=getattr(study, "accession_number", "") or "",
+        study_instance_uid=meta.study_instance_uid,
+        study_time=getattr(study, "time", "") or "",
+    )
+
+
+def _key_images(
+    result: StagingResult,
+    annotations: AnnotationSet,
+    volumes: Mapping[str, Volume],
+    count: int,
+) -> tuple[KeyImage, ...]:
+    """The ``count`` slices whose patches speak most for the patient class, with ROIs and the mean CAM."""
+    assert result.patient is not None
+    winner = result.patient.predicted_index
+    groups: dict[tuple[str, int], list[PatchStaging]] = defaultdict(list)
+    for patch in result.patches:
+        if patch.series_instance_uid in volumes and patch.slice_index >= 0:
+            groups[(patch.series_instance_uid, patch.slice_index)].append(patch)
+    ranked = sorted(groups.items(), key=lambda item: -max(p.probabilities[winner] for p in item[1]))
+    images = []
+    for (series_uid, slice_index), patches in ranked[:count]:
+        volume = volumes[series_uid]
+        pixels = volume.voxels[slice_index]
+        sop = volume.slices[slice_index].sop_instance_uid
+        boxes = [BoxOverlay(roi.box, roi.kind.value) for roi in annotations.for_instance(sop)]
+        heatmaps = [HeatmapOverlay(p.cam_mean, p.box) for p in patches if p.cam_mean is not None]
+        rows = [p.box[0] for p in patches] + [p.box[2] for p in patches]
+        cols = [p.box[1] for p in patches] + [p.box[3] for p in patches]
+        r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
+        # Enough surrounding anatomy to place the lesion, without shrinking it to a dot.
+        pad = max(32, int(0.75 * max(r1 - r0, c1 - c0)))
+        crop = (r0 - pad, c0 - pad, r1 + pad, c1 + pad)
+        rgb = render_key_image(pixels, window=volume.window, boxes=boxes, heatmaps=heatmaps, crop_to=crop)
+        best = max(p.probabilities[winner] for p in patches)
+        kinds = ", ".join(sorted({KIND_WORDS.get(p.kind, p.kind) for p in patches}))
+        caption = (
+            f"{_series_label(volume)}, slice {slice_index + 1}/{volume.voxels.shape[0]}: {kinds}; "
+            f"P({result.class_names[winner]}) = {best:.2f}; heatmap explains {patches[0].cam_class}"
+        )
+        images.append(KeyImage(rgb, caption))
+    return tuple(images)
+
+
+def report_content(
+    result: StagingResult,
+    annotations: AnnotationSet,
+    volumes: Mapping[str, Volume],
+    *,
+    manifest: Optional[Any] = None,
+    study: Optional[Any] = None,
+    institution: Optional[Institution] = None,
+    key_image_count: int = 4,
+    created: Optional[datetime] = None,
+) -> ReportContent:
+    """The report for one staging run.
+
+    Parameters
+    ----------
+    result
+        The ensemble's output (:class:`~npc_desktop.core.models.results.StagingResult`).
+    annotations
+        The study's ROIs and patient label (reviewer, note and the clinician's stage).
+    volumes
+        The loaded series by SeriesInstanceUID; the patient details come from the first one used.
+    manifest
+        The bundle manifest, for member display names and validation metrics.
+    study
+        The study's :class:`~npc_desktop.core.dicom.index.StudyInfo` for accession number and time.
+    institution
+        Header; NPC Desktop's when None.
+    key_image_count
+        Slices to show with their ROIs and Grad-CAM.
+    created
+        Report time; now when None.
+
+    Raises
+    ------
+    ReportContentError
+        When the result has no patches or none of its series is in ``volumes``.
+    """
+    if result.patient is None or not result.patches:
+        raise ReportContentError("staging result: no staged patches to report")
+    used = [uid for uid in dict.fromkeys(p.series_instance_uid for p in result.patches) if uid in volumes]
+    if not used:
+        raise ReportContentError("staging result: none of its series is loaded")
+    names = display_names(result, manifest)
+    rows = []
+    for patch in result.patches:
+        volume = volumes.get(patch.series_instance_uid)
+        label = f"{_series_label(volume)} s{patch.slice_index + 1} {KIND_WORDS.get(patch.kind, patch.kind)}"
+        rows.append(PatchRow(
+            label,
+            {names[m]: tuple(map(float, p)) for m, p in zip(result.member_names, patch.member_probabilities)},
+            tuple(map(float, patch.probabilities)),
+        ))
+    counts = defaultdict(int)
+    for patch in result.patches:
+        counts[patch.series_instance_uid] += 1
+    series = tuple(
+        SeriesUsed(volumes[uid].meta.series_description, volumes[uid].meta.modality, volumes[uid].meta.series_number,
+                   int(volumes[uid].voxels.shape[0]), counts[uid])
+        for uid in used
+    )
+    label = annotations.label
+    clinician_stage = "" if label.stage is Stage.UNKNOWN else label.stage.value
+    metrics = flatten_metrics(manifest.provenance.get("metrics", {})) if manifest is not None else {}
+    model = ModelDetails(
+        name=result.bundle_name,
+        version=result.bundle_version,
+        sha256=result.bundle_hash,
+        members=tuple(names[m] for m in result.member_names),
+        validation_metrics=metrics,
+        untrained_demo=result.untrained_demo,
+    )
+    aggregation = {"mean": "mean of the patch probabilities", "median": "median of the patch probabilities",
+                   "vote": "majority of the patch classes"}.get(result.patient.aggregation, result.patient.aggregation)
+    optional: dict[str, Any] = {"created": created} if created is not None else {}
+    return ReportContent(
+        institution=institution or Institution(),
+        patient=_patient_details(volumes[used[0]], study),
+        series=series,
+        class_names=tuple(result.class_names),
+        patches=tuple(rows),
+        patient_probabilities=tuple(map(float, result.patient.probabilities)),
+        patient_member_probabilities={
+            names[m]: tuple(map(float, p)) for m, p in zip(result.member_names, result.patient.member_probabilities)
+        },
+        model=model,
+        sign_off=SignOff(reviewer=label.reviewer or "", note=label.note or "", clinician_stage=clinician_stage),
+        key_images=_key_images(result, annotations, volumes, key_image_count),
+        aggregation=aggregation,
+        **optional,
+    )
+
+
+def source_images(result: StagingResult, volumes: Mapping[str, Volume], index: Optional[Any] = None) -> list:
+    """The staged slices as :class:`~.dicom_pdf.SourceImage` (SOP class from the study index, else MR)."""
+    from .dicom_pdf import SourceImage
+
+    mr_image_storage = "1.2.840.10008.5.1.4.1.1.4"
+    classes: dict[str, str] = {}
+    if index is not None:
+        for patient in index.patients:
+            for study in patient.studies:
+                for series in study.series:
+                    for instance in series.instances:
+                        classes[instance.sop_instance_uid] = instance.sop_class_uid
+    seen = dict.fromkeys(p.sop_instance_uid for p in result.patches if p.sop_instance_uid)
+    return [SourceImage(classes.get(uid, mr_image_storage), uid) for uid in seen]
+
+
+def stage_label_text(result: StagingResult) -> str:
+    """One line for status bars and logs: "IVa (p = 0.83), 4/5 members agree"."""
+    if result.patient is None:
+        return "no patches staged"
+    patient = result.patient
+    text = f"{patient.predicted} (p = {float(np.max(patient.probabilities)):.2f}), agreement {patient.agreement:.0%}"
+    return f"{result.label}: {text}" if result.untrained_demo else text
+

@@ -1,0 +1,427 @@
+"""Training the members with the paper's recipe and writing a model bundle.
+
+The recipe (paper sections 3.4 and 4.1), per member:
+
+- the keras.applications base (ImageNet weights when Keras' cache has them, else random
+  initialisation, recorded in the bundle) frozen, with a new head (global pooling, dense,
+  dropout, two-class softmax; :func:`~npc_desktop.core.models.architectures.build_member`);
+- loss: categorical cross-entropy on the softmax with one-hot targets. For two classes this is
+  exactly the paper's binary cross-entropy (``-log p(true class)`` either way) and it also
+  serves data sets with more classes;
+- Adam, learning rate 1e-4, updated every epoch by ``keras.callbacks.LearningRateScheduler``
+  (``lr * decay ** epoch``); batch size 32;
+- augmentation by rotation, shift, shear, zoom and flip (:mod:`.augment`);
+- optionally, fine-tuning of the top layers of the base afterwards (BatchNorm stays frozen).
+
+Fast frozen-base training: since the base is frozen, the pooled base features of every training
+patch and of ``augmented_copies`` augmented copies are computed once and cached on disk
+(:mod:`.features`), and the head trains on the cache. The Basic CNN (the paper's baseline) has
+no pretrained base and trains end to end on freshly augmented images each epoch.
+
+Every epoch is checkpointed (:mod:`.checkpoint`) and every finished member saved, so a
+cancelled or killed run resumes where it stopped; seeds make the runs repeatable. A
+``tf.distribute`` strategy (say ``MirroredStrategy``) is used for building and fitting when
+given. TensorFlow is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+
+from ..models.specs import get_spec
+from ..models.voting import soft_vote
+from ..progress import CancelToken, ProgressCallback, check_cancelled
+from .augment import augment_inputs
+from .checkpoint import PhaseCheckpoint
+from .config import TrainingConfig, TrainingError, display_name
+from .evaluation import Evaluation, MethodResult, evaluate, write_report
+from .features import cache_for, default_cache_dir, input_keys
+from .fitting import Tracker, epoch_maker, fit_epochs, unfreeze_top
+from .patchset import SIXTEEN_BIT_PREPROCESSING, PatchRecord, PatchSet
+from .predict import compiled_call, grey_inputs, predict_grey, three_channels
+from .splits import PatientSplit, split_patients
+
+__all__ = ["TrainingError", "TrainingConfig", "MemberResult", "TrainingResult", "train_bundle", "display_name"]
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class MemberResult:
+    """How one member was trained."""
+
+    name: str
+    architecture: str
+    input_size: tuple[int, int]
+    initialisation: str
+    history: dict[str, list[float]]
+    seconds: float
+    feature_seconds: float = 0.0
+    resumed: bool = False
+    test_probabilities: Optional[np.ndarray] = None
+
+
+@dataclass
+class TrainingResult:
+    """What :func:`train_bundle` produced."""
+
+    bundle: Path
+    manifest: Any
+    members: list[MemberResult]
+    evaluation: Optional[Evaluation]
+    report_files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------------
+# One member
+
+
+@dataclass
+class _Data:
+    class_names: tuple[str, ...]
+    train: Sequence[PatchRecord]
+    test: Sequence[PatchRecord]
+    val: Sequence[PatchRecord]
+    images: dict[str, list[np.ndarray]]
+    labels: dict[str, np.ndarray]
+
+    def onehot(self, side: str) -> np.ndarray:
+        return np.eye(len(self.class_names), dtype=np.float32)[self.labels[side]]
+
+
+def _initial_weights(arch: str, config: TrainingConfig, notes: list[str]) -> tuple[Optional[str], str]:
+    from ..models.architectures import imagenet_weights_path
+
+    if get_spec(arch).application is None or config.weights == "none":
+        return None, "random"
+    path = imagenet_weights_path(arch)
+    if config.weights == "imagenet" or path.is_file():
+        return "imagenet", "imagenet"
+    notes.append(f"{display_name(arch)}: random initialisation (ImageNet weights {path.name} not in {path.parent})")
+    return None, "random"
+
+
+def _train_member(
+    index: int, arch: str, data: _Data, config: TrainingConfig, *, work: Path, cache_dir: Path,
+    strategy: Any, tracker: Tracker, log: Log, notes: list[str], cancel: Optional[CancelToken], data_hash: str,
+) -> tuple[Any, MemberResult]:
+    import keras
+
+    from ..models.architectures import build_member, custom_objects, member_parts
+
+    size = config.size_for(arch)
+    weights, initialisation = _initial_weights(arch, config, notes)
+    member_hash = hashlib.sha256(json.dumps([data_hash, config.to_dict(), arch, index]).encode()).hexdigest()
+    folder = work / arch
+    done_file = folder / "done.json"
+    started = time.perf_counter()
+    grey = {side: grey_inputs(data.images[side], size) for side in ("train", "test", "val")}
+    if done_file.is_file():
+        done = json.loads(done_file.read_text(encoding="utf-8"))
+        if done.get("hash") == member_hash and (folder / "member.keras").is_file():
+            model = keras.saving.load_model(str(folder / "member.keras"), custom_objects=custom_objects(),
+                                            compile=False, safe_mode=True)
+            tracker.step(done.get("steps", 0))
+            probs = predict_grey(compiled_call(model, (*size, 3)), grey["test"], cancel=cancel)
+            log(f"{display_name(arch)}: finished earlier, loaded from {folder / 'member.keras'}")
+            return model, MemberResult(arch, arch, size, done["initialisation"], done["history"],
+                                       done["seconds"], done.get("feature_seconds", 0.0), True, probs)
+    with strategy.scope():
+        model = build_member(arch, input_size=size, class_names=data.class_names, weights=weights,
+                             dense_units=config.dense_units, dropout=config.dropout, seed=config.seed + index)
+    class_weight = None
+    if config.balance_classes:
+        counts = np.bincount(data.labels["train"], minlength=len(data.class_names))
+        class_weight = {k: float(len(data.labels["train"]) / (len(counts) * max(c, 1))) for k, c in enumerate(counts)}
+    steps = 0
+
+    def on_epoch(phase: str, total: int) -> Callable[[int, dict[str, float]], None]:
+        def report(epoch: int, logs: dict[str, float]) -> None:
+            nonlocal steps
+            steps += 1
+            tracker.step()
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "learning_rate")
+            log(f"{display_name(arch)} {phase}: epoch {epoch + 1}/{total}: {shown}")
+        return report
+
+    keys = input_keys(grey["train"])
+    validation_images = three_channels(grey["val"]) if len(data.val) else None
+    history: dict[str, list[float]] = {}
+    feature_seconds = 0.0
+    resumed = False
+    probs: Optional[np.ndarray] = None
+    if get_spec(arch).application is None:
+        augment = lambda epoch: three_channels(augment_inputs(  # noqa: E731
+            grey["train"], keys, augmentation=config.augmentation, seed=config.seed, copy=epoch + 1))
+        history, resumed = fit_epochs(
+            model, epoch_maker(grey["train"], data.onehot("train"), config.seed, augment=augment),
+            epochs=config.basic_cnn_epochs, learning_rate=config.basic_cnn_learning_rate, config=config,
+            checkpoint=PhaseCheckpoint(folder / "train", member_hash), strategy=strategy,
+            validation=(validation_images, data.onehot("val")) if validation_images is not None else None,
+            class_weight=class_weight, on_epoch=on_epoch("end to end", config.basic_cnn_epochs), cancel=cancel,
+        )
+    else:
+        parts = member_parts(model)
+        cache = cache_for(cache_dir, arch, size, parts.features, config.augmentation, config.seed)
+        extract = compiled_call(parts.features, (*size, 3))
+        copies = 1 + config.augmented_copies
+        feature_started = time.perf_counter()
+        log(f"{display_name(arch)}: base features of {len(keys)} patches x {copies} copies "
+            f"({cache.missing(keys, copies)} to compute, the rest cached)")
+
+        train_features = cache.features(grey["train"], keys, copies, extract, batch_size=config.batch_size,
+                                        cancel=cancel)
+        tracker.step(1)
+        test_features = cache.features(grey["test"], input_keys(grey["test"]), 1, extract, cancel=cancel)[0]
+        val_features = (cache.features(grey["val"], input_keys(grey["val"]), 1, extract, cancel=cancel)[0]
+                        if len(data.val) else None)
+        feature_seconds = time.perf_counter() - feature_started
+        x = train_features.reshape(-1, parts.feature_dim)
+        y = np.tile(data.onehot("train"), (copies, 1))
+        history, resumed = fit_epochs(
+            parts.head, epoch_maker(x, y, config.seed), epochs=config.epochs,
+            learning_rate=config.learning_rate, config=config,
+            checkpoint=PhaseCheckpoint(folder / "head", member_hash), strategy=strategy,
+            validation=(val_features, data.onehot("val")) if val_features is not None else None,
+            class_weight=class_weight, on_epoch=on_epoch("head", config.epochs), cancel=cancel,
+        )
+        if config.fine_tune_epochs and config.fine_tune_layers:
+            unfreeze_top(model, config.fine_tune_layers)
+            augment = lambda epoch: three_channels(augment_inputs(  # noqa: E731
+                grey["train"], keys, augmentation=config.augmentation, seed=config.seed, copy=epoch + 1))
+            tuned, _ = fit_epochs(
+                model, epoch_maker(grey["train"], data.onehot("train"), config.seed, augment=augment),
+                epochs=config.fine_tune_epochs, learning_rate=config.fine_tune_learning_rate, config=config,
+                checkpoint=PhaseCheckpoint(folder / "fine_tune", member_hash), strategy=strategy,
+                validation=(validation_images, data.onehot("val")) if validation_images is not None else None,
+                class_weight=class_weight, on_epoch=on_epoch("fine-tuning", config.fine_tune_epochs), cancel=cancel,
+            )
+            history = {k: history.get(k, []) + tuned.get(k, []) for k in set(history) | set(tuned)}
+        else:
+            head_call = compiled_call(parts.head, (parts.feature_dim,))
+            probs = (head_call(test_features) if len(test_features)
+                     else np.zeros((0, len(data.class_names)), np.float32))
+    if probs is None:
+        probs = predict_grey(compiled_call(model, (*size, 3)), grey["test"], cancel=cancel)
+    seconds = time.perf_counter() - started
+    _save_member(model, folder, {
+        "hash": member_hash, "initialisation": initialisation, "history": history, "seconds": seconds,
+        "feature_seconds": feature_seconds, "steps": steps + (0 if get_spec(arch).application is None else 1),
+    })
+    return model, MemberResult(arch, arch, size, initialisation, history, seconds, feature_seconds, resumed, probs)
+
+
+def _save_member(model: Any, folder: Path, done: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / "member.tmp.keras"
+    model.save(str(temporary))
+    os.replace(temporary, folder / "member.keras")
+    (folder / "done.tmp.json").write_text(json.dumps(done), encoding="utf-8")
+    os.replace(folder / "done.tmp.json", folder / "done.json")
+    for phase in ("head", "train", "fine_tune"):
+        PhaseCheckpoint(folder / phase, "").clear()
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+
+
+def _prepare_data(
+    patch_set: PatchSet, split: PatientSplit, config: TrainingConfig, log: Log, cancel: Optional[CancelToken],
+) -> _Data:
+    train = patch_set.subset(split.train)
+    test = patch_set.subset(split.test)
+    val: tuple[PatchRecord, ...] = ()
+    if config.validation_fraction > 0:
+        train_patients = set(split.train)
+        labels = {p: label for p, label in patch_set.patients().items() if p in train_patients}
+        held = split_patients(labels, train_fraction=1.0 - config.validation_fraction, seed=config.seed + 1)
+        val = patch_set.subset(held.test)
+        train = patch_set.subset(held.train)
+    missing = [name for name, c in patch_set.counts(train).items() if c["patches"] == 0]
+    if not train or missing:
+        raise TrainingError(
+            f"the training set has no patches of class {missing[0] if missing else patch_set.class_names[0]!r}; "
+            "every class needs training patients"
+        )
+    images = {}
+    for side, records in (("train", train), ("test", test), ("val", val)):
+        log(f"reading {len(records)} {side} patches")
+        images[side] = patch_set.load_images(records, cancel=cancel)
+    labels = {side: patch_set.label_indices(records) for side, records in (("train", train), ("test", test), ("val", val))}
+    return _Data(patch_set.class_names, train, test, val, images, labels)
+
+
+def _patch_pipeline(patch_set: PatchSet) -> dict[str, Any]:
+    export = patch_set.description.get("export")
+    if export and "preprocessing" in export:
+        return {"margin": export.get("margin"), "preprocessing": export["preprocessing"]}
+    margins = {r.fields.get("margin", "") for r in patch_set.records}
+    try:
+        fraction = float(margins.pop()) if len(margins) == 1 else 0.2
+    except ValueError:
+        fraction = 0.2
+    return {"margin": {"fraction": fraction, "mm": 0.0}, "preprocessing": SIXTEEN_BIT_PREPROCESSING.to_dict()}
+
+
+def train_bundle(
+    patch_set: PatchSet,
+    split: PatientSplit,
+    bundle_dir: Union[str, Path],
+    *,
+    config: TrainingConfig = TrainingConfig(),
+    name: Optional[str] = None,
+    work_dir: Optional[Union[str, Path]] = None,
+    cache_dir: Optional[Union[str, Path]] = None,
+    report_dir: Optional[Union[str, Path]] = None,
+    strategy: Any = None,
+    overwrite: bool = False,
+    progress: Optional[ProgressCallback] = None,
+    log: Optional[Log] = None,
+    cancel: Optional[CancelToken] = None,
+) -> TrainingResult:
+    """Train the configured members on a split of a patch set, evaluate them, write a bundle.
+
+    Parameters
+    ----------
+    patch_set
+        The patches (:func:`~.patchset.load_patch_set`).
+    split
+        Patient-level split: the training patients train, the test patients are evaluated.
+    bundle_dir
+        The bundle folder to write (:func:`~npc_desktop.core.models.bundle.write_bundle`).
+    config
+        The recipe's settings.
+    name
+        Bundle name; the folder name by default.
+    work_dir
+        Checkpoints and finished members, for resuming; ``<bundle_dir>.work`` beside the bundle
+        by default. Removed after the bundle is written.
+    cache_dir
+        Feature cache; :func:`~.features.default_cache_dir` by default.
+    report_dir
+        If given, the test-set evaluation report is written there.
+    strategy
+        A ``tf.distribute.Strategy``; the default strategy when None.
+    overwrite
+        Replace an existing bundle folder.
+    progress
+        ``progress(done, total)`` in epochs and feature passes.
+    log
+        Receives one line per step (epochs with their loss and accuracy, notes).
+    cancel
+        Checked between batches; a cancelled run resumes from its last epoch.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    TrainingError
+        For data that cannot train (a class without training patients) or a bundle folder
+        that exists.
+    OperationCancelled
+        If cancelled.
+    """
+    import tensorflow as tf
+
+    from ..models.bundle import write_bundle
+
+    bundle_dir = Path(bundle_dir)
+    if bundle_dir.exists() and not overwrite:
+        raise TrainingError(f"{bundle_dir}: the bundle folder exists; choose another or allow overwriting")
+    if not bundle_dir.parent.is_dir():
+        raise TrainingError(f"{bundle_dir}: its parent folder {bundle_dir.parent} does not exist")
+    log = log or (lambda message: None)
+    strategy = strategy or tf.distribute.get_strategy()
+    work = Path(work_dir) if work_dir is not None else bundle_dir.parent / f".{bundle_dir.name}.work"
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    notes: list[str] = []
+    data = _prepare_data(patch_set, split, config, log, cancel)
+    data_hash = hashlib.sha256(json.dumps(
+        [[r.file, r.label, r.patient] for r in (*data.train, *data.val)] + [list(data.class_names)]
+    ).encode()).hexdigest()
+    total = sum(config.basic_cnn_epochs if get_spec(a).application is None
+                else config.epochs + 1 + (config.fine_tune_epochs if config.fine_tune_layers else 0)
+                for a in config.members)
+    tracker = Tracker(total, progress)
+    models: dict[str, Any] = {}
+    results: list[MemberResult] = []
+    order = sorted(config.members, key=lambda a: (get_spec(a).application is not None, config.members.index(a)))
+    for index, arch in enumerate(order):
+        check_cancelled(cancel)
+        model, result = _train_member(
+            config.members.index(arch), arch, data, config, work=work, cache_dir=cache, strategy=strategy,
+            tracker=tracker, log=log, notes=notes, cancel=cancel, data_hash=data_hash,
+        )
+        models[arch] = model
+        results.append(result)
+    evaluation = _evaluate(results, data) if len(data.test) else None
+    weights = [0.0 if get_spec(a).application is None and len(models) > 1 else 1.0 for a in models]
+    provenance = {
+        "training_data": {**patch_set.description, "class_names": list(data.class_names),
+                          "train": patch_set.counts(data.train), "validation": patch_set.counts(data.val),
+                          "test": patch_set.counts(data.test)},
+        "split": split.to_dict(),
+        "metrics": _summary(evaluation) if evaluation else {},
+        "training": {
+            "config": config.to_dict(),
+            "members": {r.name: {"initialisation": r.initialisation, "history": r.history,
+                                 "seconds": round(r.seconds, 1), "feature_seconds": round(r.feature_seconds, 1)}
+                        for r in results},
+            "notes": notes,
+            "basic_cnn": "baseline: vote weight 0, not part of the ensemble" if "basic_cnn" in models and len(models) > 1
+            else "",
+        },
+    }
+    member_metrics = {r.name: evaluation.patch[display_name(r.name)].to_dict() for r in results} if evaluation else {}
+    manifest = write_bundle(
+        bundle_dir, models, name=name or bundle_dir.name, description="trained with npc-desktop train",
+        provenance=provenance, patch=_patch_pipeline(patch_set), vote_weights=weights,
+        member_metrics={k: {"accuracy": v["accuracy"], "auc": v["auc"]} for k, v in member_metrics.items()},
+        overwrite=overwrite,
+    )
+    report_files: list[Path] = []
+    if evaluation is not None and report_dir is not None:
+        report_files = write_report(evaluation, report_dir, title=f"Evaluation of bundle {manifest.name}",
+                                    notes=notes, provenance={"split": split.to_dict()})
+    _remove_work(work)
+    return TrainingResult(bundle_dir, manifest, results, evaluation, report_files, notes)
+
+
+def _remove_work(work: Path) -> None:
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _evaluate(results: Sequence[MemberResult], data: _Data) -> Evaluation:
+    methods = [MethodResult(display_name(r.name), np.asarray(r.test_probabilities), r.history) for r in results]
+    ensemble = [r for r in results if get_spec(r.name).application is not None]
+    if ensemble:
+        voted = soft_vote(np.stack([np.asarray(r.test_probabilities) for r in ensemble]))
+        methods.append(MethodResult("Ensemble", voted))
+    return evaluate(methods, data.labels["test"], [r.patient for r in data.test], data.class_names,
+                    files=[r.file for r in data.test])
+
+
+def _summary(evaluation: Evaluation) -> dict[str, Any]:
+    def brief(metrics: Any) -> dict[str, Any]:
+        full = metrics.to_dict()
+        return {"accuracy": full["accuracy"], "auc": full["auc"], "n": full["n"]}
+
+    return {
+        "test_patches": len(evaluation.files), "test_patients": len(evaluation.patient_ids),
+        "patch_level": {name: brief(m) for name, m in evaluation.patch.items()},
+        "patient_level": {name: brief(m) for name, m in evaluation.patient.items()},
+    }

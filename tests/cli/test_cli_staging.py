@@ -1,0 +1,111 @@
+"""``npc-desktop stage`` and ``npc-desktop bundle verify|info`` as a user calls them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from npc_desktop.cli import main
+from tests.conftest import REPO_ROOT, roi_from_demo_lesion
+
+
+@pytest.fixture(scope="module")
+def cli_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.core.conftest import write_small_bundle
+
+    return write_small_bundle(tmp_path_factory.mktemp("cli-bundle") / "bundle")
+
+
+@pytest.fixture(scope="module")
+def annotation_file(demo_study: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from npc_desktop.core.annotations import AnnotationSet
+
+    lesions = demo_study.lesions_for("T2")
+    rois = [roi_from_demo_lesion(demo_study, lesions[len(lesions) // 2]), roi_from_demo_lesion(demo_study, lesions[0])]
+    path = tmp_path_factory.mktemp("cli-annotations") / "rois.json"
+    path.write_text(json.dumps(AnnotationSet(demo_study.study_instance_uid, rois).to_dict()))
+    return path
+
+
+def test_bundle_info_and_verify(cli_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bundle", "info", str(cli_bundle)]) == 0
+    out = capsys.readouterr().out
+    assert "bundle tiny-test 0.1" in out and "member densenet121: densenet121 32x32, preprocess torch" in out
+    assert "training_data" in out
+    assert main(["bundle", "verify", str(cli_bundle)]) == 0
+    assert "OK - 2 member(s), every SHA-256 matches" in capsys.readouterr().out
+
+
+def test_bundle_verify_names_a_tampered_file(cli_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = Path(shutil.copytree(cli_bundle, tmp_path / "copy"))
+    target = copy / "basic_cnn.keras"
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0xFF
+    target.write_bytes(bytes(data))
+    assert main(["bundle", "verify", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("npc-desktop: error: ") and "basic_cnn.keras: SHA-256 does not match" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_stage_prints_patches_and_patient(
+    demo_study: Any, cli_bundle: Path, annotation_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["stage", str(demo_study.root), "--annotations", str(annotation_file), "--bundle", str(cli_bundle)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("bundle tiny-test 0.1")
+    assert sum(line.startswith("patch ") for line in lines) == 2
+    assert sum(line.strip().startswith(("densenet121", "basic_cnn")) for line in lines) == 4
+    assert lines[-1].startswith("patient: ") and "mean of 2 patch(es)" in lines[-1]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["untrained_demo"] is False and len(data["patches"]) == 2
+    assert set(data["patient"]["probabilities"]) == {"III", "IVa"}
+    assert data["patches"][0]["members"]["basic_cnn"]["vote"] in ("III", "IVa")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--annotations", "/nonexistent/rois.json", "--demo-bundle"], "--annotations /nonexistent/rois.json: no such file"),
+        (["--bundle", "/nonexistent/bundle"], "/nonexistent/bundle: no such bundle folder"),
+        ([], "choose a model bundle with --bundle DIR"),
+    ],
+)
+def test_stage_bad_input_exits_2_naming_the_file(
+    demo_study: Any, annotation_file: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["stage", str(demo_study.root)]
+    if "--annotations" not in extra:
+        argv += ["--annotations", str(annotation_file)]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_stage_refuses_annotations_of_another_study(
+    tmp_path: Path, demo_study: Any, cli_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from npc_desktop.core.annotations import AnnotationSet
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(AnnotationSet("1.2.3.4").to_dict()))
+    assert main(["stage", str(demo_study.root), "--annotations", str(other), "--bundle", str(cli_bundle)]) == 2
+    assert "its study is not in" in capsys.readouterr().err
+
+
+def test_bundle_info_on_missing_folder_has_no_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "npc_desktop", "bundle", "info", str(tmp_path / "missing")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path / 'missing'}: no such bundle folder" in result.stderr

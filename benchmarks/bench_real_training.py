@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=96, help="input side of the five members")
     parser.add_argument("--basic-size", type=int, default=96, help="input side of the Basic CNN")
     parser.add_argument("--epochs", type=int, default=40, help="head epochs of the members")
-    parser.add_argument("--basic-epochs", type=int, default=40, help="Basic CNN epochs")
+    parser.add_argument("--basic-epochs", type=int, default=30, help="Basic CNN epochs")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's initial rate for the heads")
     parser.add_argument("--basic-learning-rate", type=float, default=1e-3)
     parser.add_argument("--copies", type=int, default=2, help="cached augmented copies per training patch")

@@ -7,7 +7,7 @@
 # project as a regular (non-editable) package with the pinned versions of installer/constraints.txt,
 # plus PyInstaller, runs installer/npc_desktop.spec and prints the bundle's size. Only PyPI is
 # needed. Environment: PYTHON (default python3, 3.11 or newer, built with its shared library).
-# Check the result with installer/smoke_test.sh.
+# Check the result with: python3 installer/smoke_test.py
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,23 +44,43 @@ fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
 echo "== installing the project and PyInstaller (pinned by installer/constraints.txt)"
-# setuptools builds in build/lib; a stale copy there could bring back deleted modules.
+# The bundle gets tensorflow-cpu: the same TensorFlow without the CUDA kernels, which a bundle
+# cannot use anyway (it holds no CUDA libraries); 470 MB smaller. Both distributions own the same
+# tensorflow/ folder, so a venv that has the other one loses both before the install.
+mapfile -t requirements < <("$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY'
+import re, sys, tomllib
+with open(sys.argv[1], "rb") as f:
+    for dependency in tomllib.load(f)["project"]["dependencies"]:
+        print(re.sub(r"^tensorflow(?=[<>=!~ ;\[]|$)", "tensorflow-cpu", dependency))
+PY
+)
+if "$VENV/bin/python" -m pip show --quiet tensorflow >/dev/null 2>&1; then
+    "${PIP[@]}" uninstall --quiet --yes tensorflow tensorflow-cpu
+fi
+"${PIP[@]}" install --quiet -c "$ROOT/installer/constraints.txt" "${requirements[@]}" \
+    pyinstaller pyinstaller-hooks-contrib
+# setuptools builds in build/lib; a stale copy there could bring back deleted modules. Reinstalled
+# every time: the same version number would otherwise keep the previous copy of the package.
 rm -rf "$ROOT/build/lib" "$ROOT"/build/bdist.*
-"${PIP[@]}" install --quiet -c "$ROOT/installer/constraints.txt" "$ROOT" pyinstaller pyinstaller-hooks-contrib
-# The same version number as a previous build would otherwise keep the old copy of the package.
 "${PIP[@]}" install --quiet --no-deps --force-reinstall "$ROOT"
 rm -rf "$ROOT/build/lib" "$ROOT"/build/bdist.*
-"${PIP[@]}" check
+# npc-desktop's metadata asks for "tensorflow", which tensorflow-cpu provides under another name.
+if ! problems="$("${PIP[@]}" check 2>&1)"; then
+    problems="$(grep -v '^npc-desktop .* requires tensorflow, which is not installed\.$' <<<"$problems" || true)"
+    [[ -z "$problems" ]] || die "the build environment is inconsistent: $problems"
+fi
 
 echo "== running PyInstaller"
 rm -rf "$BUNDLE"
 # From build/ so that nothing in the checkout shadows the installed package.
-(cd "$ROOT/build" && "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+(cd "$ROOT/build" && TF_CPP_MIN_LOG_LEVEL=2 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --workpath "$WORK" --distpath "$DIST" "$ROOT/installer/npc_desktop.spec")
 
 [[ -x "$BUNDLE/npc-desktop" ]] || die "PyInstaller did not produce $BUNDLE/npc-desktop"
+# Shipped beside the executable: it adds the bundle to the user's application menu.
+install -m 755 "$ROOT/installer/install-desktop-entry.sh" "$BUNDLE/install-desktop-entry.sh"
 "$VENV/bin/python" -m pip freeze --exclude-editable > "$ROOT/build/installer-freeze.txt"
 size=$(du -sh "$BUNDLE" | cut -f1)
 files=$(find "$BUNDLE" -type f | wc -l)
 echo "== built $BUNDLE: $size in $files files"
-echo "   run it: $BUNDLE/npc-desktop     check it: installer/smoke_test.sh"
+echo "   run it: $BUNDLE/npc-desktop     check it: python3 installer/smoke_test.py"

@@ -22,6 +22,8 @@ from packaging.utils import canonicalize_name
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 BUILD_TOOLS = {"pyinstaller": "6.22.3", "pyinstaller-hooks-contrib": "2026.9"}
 """The freezer itself; bump deliberately and rebuild (installer/build.sh) and smoke-test."""
+CPU_VARIANTS = {"tensorflow": "tensorflow-cpu"}
+"""The Linux bundle installs these instead (installer/build.sh), pinned to the same version."""
 SKIPPED = {"setuptools", "wheel", "pip"}
 """Packaging tools: pip's isolated build environments choose their own."""
 
@@ -73,6 +75,7 @@ def runtime_closure(pyproject: Path = PYPROJECT) -> dict[str, str]:
 def main() -> int:
     """Write the constraints file to standard output."""
     pins = {name: version for name, version in runtime_closure().items() if name not in SKIPPED}
+    pins.update({variant: pins[name] for name, variant in CPU_VARIANTS.items() if name in pins})
     pins.update(BUILD_TOOLS)
     sys.stdout.write(HEADER)
     for name in sorted(pins):

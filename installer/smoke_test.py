@@ -15,6 +15,8 @@ a fresh, empty home (user cache, data and settings folders in a temporary direct
    one-line message.
 4. ``stage`` on the demo study with ``--demo-bundle --json``: TensorFlow and the five-CNN ensemble
    run inside the bundle on the ROIs the workstation autosaved.
+5. On Linux, the bundle's ``install-desktop-entry.sh`` writes a menu entry whose Exec runs this
+   bundle's executable.
 
 Exit status: 0 when every check passed, 1 when one failed, 2 on bad arguments.
 """
@@ -211,6 +213,24 @@ def check_stage(bundle: Bundle, study: Path) -> Optional[str]:
             f"({result.seconds:.1f} s)")
 
 
+def check_desktop_entry(bundle: Bundle) -> Optional[str]:
+    """The bundle's install-desktop-entry.sh points a menu entry at the bundle; None off Linux."""
+    script = bundle.folder / "install-desktop-entry.sh"
+    if not sys.platform.startswith("linux"):
+        return None
+    if not script.is_file():
+        raise SmokeFailure(f"{script}: missing from the bundle")
+    done = subprocess.run(["bash", str(script)], env=bundle.env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise SmokeFailure(f"install-desktop-entry.sh exited with {done.returncode}: {done.stderr.strip()}")
+    entry = Path(bundle.env["XDG_DATA_HOME"]) / "applications" / "npc-desktop.desktop"
+    expected = f'Exec="{bundle.executable}" %f'
+    lines = entry.read_text(encoding="utf-8").splitlines() if entry.is_file() else []
+    if expected not in lines:
+        raise SmokeFailure(f"{entry} has no line {expected}")
+    return f"{entry.name}: {expected}"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run every check and print one line per check; return the exit status."""
     parser = argparse.ArgumentParser(prog="smoke_test.py", description="Smoke test of the built NPC Desktop bundle.")
@@ -233,6 +253,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ]
         if not args.skip_stage:
             checks.append(("stage", lambda: check_stage(bundle, demo_study_folder(bundle))))
+        checks.append(("desktop entry", lambda: check_desktop_entry(bundle)))
         print(f"smoke test of {folder}")
         for name, check in checks:
             try:
@@ -241,7 +262,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f"FAIL {name}: {exc}")
                 return 1
             if outcome is None:
-                print(f"SKIP {name}: this build has no such command")
+                print(f"SKIP {name}: not in this build or not on this platform")
             else:
                 print(f"ok   {name}: {outcome}", flush=True)
     return 0

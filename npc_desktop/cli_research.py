@@ -117,9 +117,9 @@ def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fold-column", help="manifest column with one fold per patient")
     parser.add_argument("--test-folds", help="comma-separated fold values that form the test set")
     parser.add_argument("--train-folds", help="comma-separated fold values that train (default: all others)")
-    parser.add_argument("--split", type=float, default=0.8,
+    parser.add_argument("--split", type=float, default=None,
                         help="training share of each class's patients when there is no exported split (0.8)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, initialisation and augmentation")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the split, initialisation and augmentation (0)")
 
 
 def _folds(text: Optional[str]) -> Optional[list[str]]:
@@ -144,10 +144,27 @@ def _dataset_and_split(args: argparse.Namespace) -> tuple[Any, Any]:
     elif patch_set.split is not None:
         split = patch_set.split
     else:
-        if not 0.0 < args.split < 1.0:
-            raise _usage(f"--split {args.split}: the training share must be in (0, 1)")
-        split = patch_set.split_by_fraction(train_fraction=args.split, seed=args.seed)
+        fraction = 0.8 if args.split is None else args.split
+        if not 0.0 < fraction < 1.0:
+            raise _usage(f"--split {fraction}: the training share must be in (0, 1)")
+        split = patch_set.split_by_fraction(train_fraction=fraction, seed=args.seed or 0)
     return patch_set, split
+
+
+def _split_of_bundle(args: argparse.Namespace) -> None:
+    """Default the split options to the ones the bundle was trained with (from its provenance)."""
+    from .core.models.manifest import read_manifest
+
+    if args.fold_column or args.test_folds or args.split is not None or args.seed is not None:
+        return
+    split = read_manifest(Path(args.bundle)).provenance.get("split") or {}
+    if split.get("method") == "folds" and split.get("fold_column") and split.get("test_folds"):
+        args.fold_column = split["fold_column"]
+        args.test_folds = ",".join(split["test_folds"])
+        args.train_folds = ",".join(split.get("train_folds") or [])
+    elif split.get("method") == "fraction":
+        args.split = split.get("train_fraction")
+        args.seed = split.get("seed")
 
 
 # -- train ------------------------------------------------------------------------------------
@@ -187,7 +204,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             basic_cnn_epochs=args.basic_cnn_epochs or args.epochs, fine_tune_epochs=args.fine_tune_epochs,
             fine_tune_layers=args.fine_tune_layers, batch_size=args.batch_size, learning_rate=args.learning_rate,
             basic_cnn_learning_rate=args.basic_cnn_learning_rate or args.learning_rate,
-            augmented_copies=args.augmented_copies, seed=args.seed, weights=args.weights,
+            augmented_copies=args.augmented_copies, seed=args.seed or 0, weights=args.weights,
             validation_fraction=args.validation_fraction, balance_classes=args.balance_classes,
             augmentation=Augmentation(),
         )
@@ -232,6 +249,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     def run() -> int:
         from .core.research.bundle_eval import evaluate_bundle
 
+        _split_of_bundle(args)
         patch_set, split = _dataset_and_split(args)
         records = patch_set.records if args.all else patch_set.subset(split.test)
         which = "all patches" if args.all else f"the test patients ({split.method} split)"
@@ -296,5 +314,6 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
     evaluate.add_argument("dataset", help="an export, or a folder of class subfolders of PNG patches")
     evaluate.add_argument("-o", "--output", required=True, help="report folder")
     evaluate.add_argument("--all", action="store_true", help="evaluate every patch, not only the test patients")
+    evaluate.epilog = "Without split options, the test patients are those of the split the bundle was trained with."
     _add_dataset_options(evaluate)
     return {"export": _cmd_export, "train": _cmd_train, "evaluate": _cmd_evaluate}

@@ -69,3 +69,21 @@ def roi_from_demo_lesion(demo_study, lesion):
         row0=row0, col0=col0, row1=row1, col1=col1,
         kind="tumour" if lesion.kind == "tumour" else "lymph_node",
     )
+
+
+# -- Tiny staging models, shared by tests/core and tests/gui ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_demo_engine():
+    """The untrained demo engine (five members) at tiny input sizes, traced once per session.
+
+    Built here rather than in tests/core so the GUI tests reuse it: building InceptionResNetV2 is
+    the slow part (see tests/core/conftest.py TINY_SIZES).
+    """
+    from npc_desktop.core.staging import StagingEngine
+    from tests.core.conftest import TINY_SIZES
+
+    engine = StagingEngine.demo(input_sizes=TINY_SIZES, batch_size=4)
+    engine.warm_up()
+    return engine

@@ -63,6 +63,21 @@ ACTIONS: tuple[ActionSpec, ...] = (
                section="Files"),
     ActionSpec("import_sr", "&Import DICOM SR…", (), "Add the ROIs of a DICOM SR (TID 1500) to the study",
                section="Files"),
+    ActionSpec("export_report", "Export Staging &Report…", ("Ctrl+P",),
+               "Write the staged PDF report (and optionally a DICOM Encapsulated PDF)", "report", section="Files"),
+    ActionSpec("export_dataset", "Export Patch &Dataset…", (),
+               "Export the study's ROIs as a de-identified patch dataset for training", section="Files"),
+    ActionSpec("stage", "&Stage All ROIs", ("Ctrl+R", "F5"),
+               "Stage every ROI of the study with the five-model ensemble", "stage", section="Staging"),
+    ActionSpec("stage_selected", "Stage Se&lected ROI", ("Ctrl+Shift+R",), "Stage only the selected ROI",
+               section="Staging"),
+    ActionSpec("show_cam", "Show &Grad-CAM Overlay", ("G",),
+               "Heatmap of what the models looked at, over each staged patch", "cam", True, "Staging"),
+    ActionSpec("open_bundle", "&Open Model Bundle…", (), "Stage with a trained model bundle folder",
+               section="Models"),
+    ActionSpec("use_demo_models", "Use &Untrained Demo Models", (),
+               "Random-weight members to try the workflow (UNTRAINED DEMO - not a prediction)", checkable=True,
+               section="Models"),
     ActionSpec("fit", "&Fit to Window", ("F",), "Show the whole image", "fit", section="View"),
     ActionSpec("zoom_in", "Zoom &In", ("Ctrl+=", "+"), section="View"),
     ActionSpec("zoom_out", "Zoom O&ut", ("Ctrl+-", "-"), section="View"),
@@ -74,7 +89,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                section="Window/level"),
     ActionSpec("clahe", "&CLAHE Preview", ("C",), "Show the slice after CLAHE, as the staging pipeline sees it",
                "clahe", True, "Image"),
-    ActionSpec("cancel", "Cancel &Loading", ("Esc",), "Stop indexing or loading", section="Files"),
+    ActionSpec("cancel", "&Cancel", ("Esc",), "Stop indexing, loading, staging or an export", section="Files"),
     ActionSpec("shortcuts", "&Keyboard Shortcuts", ("F1",), "", "help", section="Help"),
     ActionSpec("about", "&About NPC Desktop", (), section="Help"),
 )
@@ -132,8 +147,8 @@ def shortcut_rows() -> list[tuple[str, str, str]]:
             keys = ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in spec.keys)
             rows.append((spec.section, keys, spec.text.replace("&", "").rstrip("…")))
     rows.extend(GESTURES)
-    order = ["Slices", "Window/level", "View", "Mouse tools", "Annotation", "Layout", "Image", "Study", "Files",
-             "Help"]
+    order = ["Slices", "Window/level", "View", "Mouse tools", "Annotation", "Layout", "Image", "Study", "Staging",
+             "Files", "Help"]
     return sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order))
 
 

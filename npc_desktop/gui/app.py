@@ -88,12 +88,14 @@ def create_application(argv: Optional[list[str]] = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def create_main_window(path: Optional[str] = None, *, settings: Optional[QSettings] = None) -> MainWindow:
+def create_main_window(path: Optional[str] = None, *, settings: Optional[QSettings] = None,
+                       load_models: bool = True) -> MainWindow:
     """Show the main window and start opening ``path`` (the demo study when None).
 
-    Call :func:`create_application` first.
+    Call :func:`create_application` first. With ``load_models`` the staging models load in the
+    background once the first image is shown.
     """
-    window = MainWindow(settings=settings)
+    window = MainWindow(settings=settings, load_models=load_models)
     window.show()
     window.open_path(path)
     return window
@@ -131,7 +133,8 @@ def run(path: Optional[str] = None, *, exit_after_ms: Optional[int] = None, scre
         0 on success, 1 when the smoke run showed no image.
     """
     app = create_application()
-    window = create_main_window(path)
+    # A smoke run quits before the models could be used: it does not load them.
+    window = create_main_window(path, load_models=exit_after_ms is None)
     previous_hook = sys.excepthook
     _install_excepthook(window)
     status = {"code": 0, "done": False}

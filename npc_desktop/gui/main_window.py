@@ -34,12 +34,15 @@ from .annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, Expor
 from .overlay import format_date, format_person_name, format_value
 from .session import SessionModel
 from .settings import AppSettings
+from .staging_controller import EngineFactories
+from .staging_ui import StagingUi
 from .state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
 from .widgets.clahe_panel import ClahePanel
 from .widgets.label_panel import PatientLabelPanel
 from .widgets.messages_panel import MessagesPanel
 from .widgets.patch_preview_panel import PatchPreviewPanel
 from .widgets.progress_panel import ProgressPanel
+from .widgets.results_panel import ResultsPanel
 from .widgets.roi_kind_selector import RoiKindSelector
 from .widgets.roi_list_panel import RoiListPanel
 from .widgets.shortcut_dialog import ShortcutDialog
@@ -49,6 +52,9 @@ from .widgets.viewer_grid import ViewerGrid
 APP_TITLE = "NPC Desktop"
 MEMORY_REFRESH_MS = 2000
 VIEWPORT_NAMES = ("Left", "Right")
+MODEL_START_DELAY_MS = 800
+"""After the first image is painted, wait this long before the models start loading (TensorFlow's
+import competes with the first interactions for the CPU)."""
 
 
 class MainWindow(QMainWindow):
@@ -58,12 +64,17 @@ class MainWindow(QMainWindow):
     """Emitted once, after the first series image was painted."""
 
     def __init__(self, session: Optional[SessionModel] = None, settings: Optional[QSettings] = None,
-                 parent: Optional[QWidget] = None, *, annotation_store: Optional[AnnotationStore] = None) -> None:
-        """``annotation_store`` is used when no ``session`` is given (tests pass a temporary one)."""
+                 parent: Optional[QWidget] = None, *, annotation_store: Optional[AnnotationStore] = None,
+                 engine_factories: Optional[EngineFactories] = None, load_models: bool = True) -> None:
+        """``annotation_store`` and ``engine_factories`` are used when no ``session`` is given (tests pass
+        a temporary store and tiny models). With ``load_models`` the staging models start loading in
+        the background once the first image is shown."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
-        self.session = session if session is not None else SessionModel(self, annotation_store=annotation_store)
+        self.session = session if session is not None else SessionModel(
+            self, annotation_store=annotation_store, engine_factories=engine_factories)
+        self.load_models = load_models
         self.settings = AppSettings(settings)
         self._image_seen = False
         self._opening_demo = False
@@ -85,10 +96,16 @@ class MainWindow(QMainWindow):
         self.patch_panel = PatchPreviewPanel(self.session, self)
         self.patch_dock = self._dock("patchDock", "Patch Preview", self.patch_panel,
                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.results = ResultsPanel(self.session, self)
+        self.results_dock = self._dock("resultsDock", "Staging Results", self.results,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.patch_dock, self.results_dock)
+        self.patch_dock.raise_()
         self.kind_selector = RoiKindSelector(self.session, self)
         self.clahe_panel = ClahePanel(self.session, self)
         self.progress = ProgressPanel(self.session, self)
         self.actions_by_name = create_actions(self)
+        self.staging_ui = StagingUi(self)
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
@@ -120,6 +137,8 @@ class MainWindow(QMainWindow):
         self.export_menu.addActions([a["export_sr"], a["export_csv"], a["export_coco"]])
         file_menu.addActions([a["import_sr"], a["save_annotations"]])
         file_menu.addSeparator()
+        file_menu.addActions([a["export_report"], a["export_dataset"]])
+        file_menu.addSeparator()
         file_menu.addAction(a["cancel"])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
@@ -136,7 +155,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addActions([self.browser_dock.toggleViewAction(), self.messages_dock.toggleViewAction(),
                               self.label_dock.toggleViewAction(), self.roi_dock.toggleViewAction(),
-                              self.patch_dock.toggleViewAction()])
+                              self.patch_dock.toggleViewAction(), self.results_dock.toggleViewAction()])
         image_menu = bar.addMenu("&Image")
         self.preset_menu = image_menu.addMenu("Window &Presets")
         self.preset_menu.addActions([a["preset_header"], a["preset_auto"], a["preset_mr_t1c"], a["preset_mr_t2"]])
@@ -145,6 +164,16 @@ class MainWindow(QMainWindow):
         image_menu.addAction(a["clahe"])
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"], a["tool_roi"]])
+        staging_menu = bar.addMenu("&Staging")
+        staging_menu.setObjectName("stagingMenu")
+        staging_menu.addActions([a["stage"], a["stage_selected"]])
+        staging_menu.addSeparator()
+        staging_menu.addAction(a["show_cam"])
+        staging_menu.addSeparator()
+        staging_menu.addAction(a["export_report"])
+        models_menu = bar.addMenu("&Models")
+        models_menu.setObjectName("modelsMenu")
+        models_menu.addActions([a["open_bundle"], a["use_demo_models"]])
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([a["shortcuts"], a["about"]])
         for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi")):
@@ -181,6 +210,8 @@ class MainWindow(QMainWindow):
         toolbar.addActions([a["one_up"], a["two_up"], a["sync_slices"], a["link_views"]])
         toolbar.addSeparator()
         toolbar.addWidget(self.clahe_panel)
+        toolbar.addSeparator()
+        toolbar.addActions([a["stage"], a["show_cam"], a["export_report"]])
         spacer = QWidget(toolbar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         toolbar.addWidget(spacer)
@@ -206,6 +237,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.cursor_label)
         bar.addPermanentWidget(self.warnings_button)
         bar.addPermanentWidget(self.save_label)
+        bar.addPermanentWidget(self.staging_ui.models_label)
         bar.addPermanentWidget(self.loaded_label)
         bar.addPermanentWidget(self.memory_label)
         self._process = psutil.Process()
@@ -468,6 +500,12 @@ class MainWindow(QMainWindow):
         if not self._image_seen:
             self._image_seen = True
             self.first_image_shown.emit()
+            if self.load_models:
+                QTimer.singleShot(MODEL_START_DELAY_MS, self._start_models)
+
+    def _start_models(self) -> None:
+        if self.load_models and self.isVisible():
+            self.staging_ui.start_models()
 
     def _focus_viewer(self, vp: int, *_: object) -> None:
         """Put the keyboard on the image just shown, unless the user is typing somewhere."""
@@ -548,6 +586,7 @@ class MainWindow(QMainWindow):
                 return
         self.save_settings()
         self._memory_timer.stop()
+        self.load_models = False
         self.session.shutdown()
         super().closeEvent(event)
 

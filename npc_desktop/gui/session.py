@@ -18,6 +18,7 @@ from ..core.persistence import AnnotationStore
 from . import geometry, loading, patch_preview
 from .annotation_model import AnnotationModel
 from .session_annotations import AnnotationWorkflow
+from .staging_controller import EngineFactories, StagingController
 from .state import (
     ClaheSettings,
     CursorInfo,
@@ -78,12 +79,15 @@ class SessionModel(AnnotationWorkflow, QObject):
     patch_preview_changed = Signal(object)
     """PatchPreview of the selected ROI, or a sentence saying why there is none."""
 
-    def __init__(self, parent: Optional[QObject] = None, *, annotation_store: _StoreArg = None) -> None:
+    def __init__(self, parent: Optional[QObject] = None, *, annotation_store: _StoreArg = None,
+                 engine_factories: Optional[EngineFactories] = None) -> None:
         """Parameters: ``annotation_store`` is an AnnotationStore or the folder for one (tests
-        pass a temporary folder); the user data folder by default."""
+        pass a temporary folder); the user data folder by default. ``engine_factories`` make the
+        staging engines (tests pass tiny models); the real ones by default."""
         super().__init__(parent)
         self.jobs = JobRunner(self)
-        self.jobs.busy_changed.connect(self.busy_changed)
+        self._busy = False
+        self.jobs.busy_changed.connect(self._update_busy)
         self.jobs.progress_changed.connect(self.progress_changed)
         self.index: Optional[StudyIndex] = None
         self.viewports = [ViewportState() for _ in range(VIEWPORT_COUNT)]
@@ -111,6 +115,9 @@ class SessionModel(AnnotationWorkflow, QObject):
         a.margin_changed.connect(self._update_patch_preview)
         a.roi_focus_requested.connect(lambda roi_id: self.show_roi(roi_id, only_if_hidden=True))
         a.problem.connect(self._on_annotation_problem)
+        self.staging = StagingController(self, engine_factories)
+        self.staging.busy_changed.connect(self._update_busy)
+        self.staging.progress_changed.connect(self.progress_changed)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -133,13 +140,21 @@ class SessionModel(AnnotationWorkflow, QObject):
         )
 
     def cancel_jobs(self) -> None:
-        """Cancel indexing and loading (the cancel button)."""
+        """Cancel indexing, loading, exports and staging (the cancel button)."""
         self.jobs.cancel_foreground()
+        self.staging.cancel()
 
     def shutdown(self) -> None:
         """Stop every job, wait for the worker threads and save pending annotations (window closing)."""
+        self.staging.shutdown()
         self.jobs.shutdown()
         self.annotations.close()
+
+    def _update_busy(self, *_: object) -> None:
+        busy = self.jobs.busy or self.staging.busy
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
 
     def _on_open_failed(self, path: Optional[str], message: str) -> None:
         what = "the demo study" if path is None else str(path)

@@ -79,6 +79,20 @@ class AppSettings:
         """Forget the recent studies."""
         self.store.setValue("files/recent", [])
 
+    def text(self, key: str, default: str = "") -> str:
+        """A saved string."""
+        return str(self._get(key, default, str))
+
+    @property
+    def model_bundle(self) -> Optional[str]:
+        """The model bundle folder chosen last, or None for the untrained demo models."""
+        value = self.text("models/bundle")
+        return value or None
+
+    @model_bundle.setter
+    def model_bundle(self, path: Optional[str]) -> None:
+        self.store.setValue("models/bundle", path or "")
+
     def sync(self) -> None:
         """Write to disk now."""
         self.store.sync()

@@ -93,7 +93,13 @@ def test_train_and_evaluate_a_class_folder_set(tmp_path: Path, capsys: pytest.Ca
     assert "Ensemble: accuracy" in capsys.readouterr().out
     assert (tmp_path / "eval" / "roc_patch.png").is_file()
     assert main(["evaluate", str(bundle), str(data), "-o", str(tmp_path / "eval2"), "--all"]) == 0
+    assert main(["evaluate", str(bundle), str(data), "-o", str(tmp_path / "eval3")]) == 0  # the bundle's split
     capsys.readouterr()
+
+    def files(report: str) -> list[str]:
+        return [row["file"] for row in csv.DictReader(open(tmp_path / report / "predictions.csv"))]
+
+    assert files("eval3") == files("eval") and len(files("eval2")) == 48 > len(files("eval"))
 
     assert main(["evaluate", str(bundle), str(data), "-o", str(tmp_path / "e3"), "--fold-column", "fold",
                  "--test-folds", "9"]) == 2

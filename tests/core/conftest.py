@@ -1,5 +1,7 @@
 """Tiny random-weight models for the staging tests, built once per test session.
 
+``tiny_demo_engine`` itself lives in tests/conftest.py, so the GUI tests share the same engine.
+
 The five keras.applications members are built at their smallest practical inputs (32 px, 75 px for
 the Inception family); building InceptionResNetV2 is the slow part, so each architecture is built
 at most once per session (``tiny_demo_engine``). Bundle tests use a small two-member bundle
@@ -38,16 +40,6 @@ def write_small_bundle(directory: Path, seed: int = 0) -> Path:
         provenance={"training_data": {"patches": 0, "note": "random weights"}, "split": {"method": "none"}},
     )
     return directory
-
-
-@pytest.fixture(scope="session")
-def tiny_demo_engine() -> Any:
-    """The untrained demo engine (five members) at tiny input sizes, traced once."""
-    from npc_desktop.core.staging import StagingEngine
-
-    engine = StagingEngine.demo(input_sizes=TINY_SIZES, batch_size=4)
-    engine.warm_up()
-    return engine
 
 
 @pytest.fixture(scope="session")

@@ -181,3 +181,21 @@ def test_bad_settings_and_data_are_refused(patch_set: PatchSet, tmp_path: Path) 
     (tmp_path / "taken").mkdir()
     with pytest.raises(TrainingError, match="exists"):
         train_bundle(patch_set, only_one_class, tmp_path / "taken")
+
+
+def test_fine_tuning_changes_only_the_top_of_the_base(patch_set: PatchSet, tmp_path: Path) -> None:
+    from npc_desktop.core.models.architectures import build_member
+    from npc_desktop.core.models.bundle import load_bundle
+
+    split = patch_set.split_by_fraction(seed=0)
+    config = TrainingConfig(members=("densenet121",), input_sizes={"densenet121": 32}, epochs=2,
+                            fine_tune_epochs=1, fine_tune_layers=1, fine_tune_learning_rate=1e-3,
+                            augmented_copies=0, seed=4)
+    result = train_bundle(patch_set, split, tmp_path / "bundle", config=config, cache_dir=tmp_path / "cache")
+    assert len(result.members[0].history["loss"]) == 3
+    tuned = load_bundle(tmp_path / "bundle").models[0]
+    initial = build_member("densenet121", input_size=32, class_names=patch_set.class_names, seed=4)
+    np.testing.assert_array_equal(tuned.get_layer("conv1_conv").get_weights()[0],
+                                  initial.get_layer("conv1_conv").get_weights()[0])
+    assert not np.array_equal(tuned.get_layer("conv5_block16_2_conv").get_weights()[0],
+                              initial.get_layer("conv5_block16_2_conv").get_weights()[0])

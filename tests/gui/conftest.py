@@ -46,17 +46,45 @@ def annotation_dir(tmp_path: Path) -> Path:
     return tmp_path / "annotations"
 
 
+def _no_models():
+    """Engine factories that refuse: a test that did not ask for models never builds the real ones."""
+    from npc_desktop.gui.staging_controller import EngineFactories
+
+    def refuse(*_args):
+        def build(progress, cancel):
+            raise RuntimeError("this test has no staging models (use the tiny_factories fixture)")
+
+        return build
+
+    return EngineFactories(demo=refuse, bundle=refuse)
+
+
+@pytest.fixture(scope="session")
+def tiny_factories(tiny_demo_engine):
+    """Engine factories for GUI staging tests: the session's tiny demo engine, and bundles as the app loads them."""
+    from npc_desktop.gui.inference_worker import bundle_engine_factory
+    from npc_desktop.gui.staging_controller import EngineFactories
+
+    return EngineFactories(demo=lambda: (lambda progress, cancel: tiny_demo_engine),
+                           bundle=lambda path: bundle_engine_factory(path, batch_size=1))
+
+
 @pytest.fixture
 def make_window(qtbot, qapp, gui_settings: QSettings, annotation_dir: Path) -> Callable[..., MainWindow]:
-    """Build shown 1440 x 900 main windows that share the test's settings and annotation folder."""
+    """Build shown 1440 x 900 main windows that share the test's settings and annotation folder.
+
+    The staging models do not load unless asked: pass ``engine_factories`` (``tiny_factories``) and
+    ``load_models=True`` or start them from the test.
+    """
     from npc_desktop.core.persistence import AnnotationStore
     from npc_desktop.gui.app import create_application
     from npc_desktop.gui.main_window import MainWindow  # noqa: F811 - imported here, after QT_QPA_PLATFORM
 
     create_application()
 
-    def _make(directory: Optional[Path] = None) -> MainWindow:
-        window = MainWindow(settings=gui_settings, annotation_store=AnnotationStore(directory or annotation_dir))
+    def _make(directory: Optional[Path] = None, *, engine_factories=None, load_models: bool = False) -> MainWindow:
+        window = MainWindow(settings=gui_settings, annotation_store=AnnotationStore(directory or annotation_dir),
+                            engine_factories=engine_factories or _no_models(), load_models=load_models)
         qtbot.addWidget(window)
         window.resize(1440, 900)
         window.show()

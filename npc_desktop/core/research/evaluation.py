@@ -251,10 +251,10 @@ def _plot_histories(path: Path, methods: Sequence[MethodResult]) -> bool:
         history = method.history or {}
         for column, metric in enumerate(("accuracy", "loss")):
             axes = figure.add_subplot(len(with_history), 2, 2 * row + column + 1)
-            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+            for key, style, label in ((metric, "-", "training"), (f"val_{metric}", "--", "validation")):
                 values = history.get(key)
                 if values:
-                    axes.plot(range(1, len(values) + 1), values, style, label=key.replace("val_", "validation "))
+                    axes.plot(range(1, len(values) + 1), values, style, label=label)
             axes.set_title(f"{method.name}: {metric}", fontsize=10)
             axes.set_xlabel("epoch")
             axes.legend(fontsize=8)

@@ -408,7 +408,7 @@ def _remove_work(work: Path) -> None:
 def _evaluate(results: Sequence[MemberResult], data: _Data) -> Evaluation:
     methods = [MethodResult(display_name(r.name), np.asarray(r.test_probabilities), r.history) for r in results]
     ensemble = [r for r in results if get_spec(r.name).application is not None]
-    if ensemble:
+    if ensemble and len(results) > 1:  # as the bundle votes (see bundle_eval)
         voted = soft_vote(np.stack([np.asarray(r.test_probabilities) for r in ensemble]))
         methods.append(MethodResult("Ensemble", voted))
     return evaluate(methods, data.labels["test"], [r.patient for r in data.test], data.class_names,

@@ -63,6 +63,8 @@ class ImageCanvas(pg.GraphicsView):
         self.corners: dict[str, list[str]] = {"tl": [], "tr": [], "bl": [], "br": []}
         self.edges: dict[str, str] = {}
         self.message = ""
+        self.banner = ""
+        self._banner_colour = QColor(255, 120, 90)
         self.active_frame = False
         self._rect: Optional[QRectF] = None
         self._has_image = False
@@ -121,6 +123,13 @@ class ImageCanvas(pg.GraphicsView):
     def set_message(self, message: str) -> None:
         """A centred message (empty viewport, loading); "" removes it."""
         self.message = message
+        self.viewport().update()
+
+    def set_banner(self, text: str, colour: Optional[QColor] = None) -> None:
+        """A warning line at the top centre, under the orientation label ("" removes it)."""
+        self.banner = text
+        if colour is not None:
+            self._banner_colour = QColor(colour)
         self.viewport().update()
 
     def set_active_frame(self, shown: bool) -> None:
@@ -229,6 +238,17 @@ class ImageCanvas(pg.GraphicsView):
             }
             for name, (x, y, align) in places.items():
                 self._text(painter, edge, self.edges.get(name, ""), x, y, align, width, EDGE_TEXT)
+        if self.banner:
+            bold = QFont(self._font)
+            bold.setBold(True)
+            painter.setFont(bold)
+            banner = QFontMetrics(bold)
+            # Below the taller of the two top corner blocks, so neither hides the other.
+            rows = max(len(self.corners["tl"]), len(self.corners["tr"]))
+            y = MARGIN + (rows + 0.6) * line + banner.ascent()
+            self._text(painter, banner, self.banner, width / 2.0, y, "centre", width - 4 * MARGIN,
+                       self._banner_colour)
+            painter.setFont(self._font)
         if self.active_frame:
             pen = QPen(ACCENT)
             pen.setWidth(2)

@@ -13,6 +13,7 @@ from ...core.preprocessing import apply_clahe, window_to_uint8
 from .. import geometry, overlay
 from ..session import PAGE_STEP, SessionModel
 from ..state import ClaheSettings, CursorInfo, LoadedSeries, Tool, ViewState
+from .cam_layer import CamLayer
 from .image_canvas import ImageCanvas
 from .roi_layer import RoiLayer
 
@@ -48,6 +49,7 @@ class SliceViewport(QWidget):
         self.canvas.set_message(EMPTY_MESSAGE)
         self._connect()
         self.rois = RoiLayer(session, index, self.canvas)
+        self.cams = CamLayer(session, index, self.canvas)
 
     def _connect(self) -> None:
         s = self.session

@@ -129,8 +129,10 @@ class ModelStatus:
             what = "untrained demo" if self.bundle is None else "bundle"
             return f"Models: loading {what}{count}…"
         if self.phase is ModelPhase.READY and self.info is not None:
-            text = f"Models: {self.info.title} on {device_text(self.info.device, short=True)}"
-            return f"{text} — {UNTRAINED_LABEL}" if self.info.untrained else text
+            device = device_text(self.info.device, short=True)
+            if self.info.untrained:
+                return f"Models: {UNTRAINED_LABEL} · untrained demo on {device}"
+            return f"Models: {self.info.title} on {device}"
         if self.phase is ModelPhase.FAILED:
             return "Models: not loaded (see Models menu)"
         return "Models: not loaded yet"

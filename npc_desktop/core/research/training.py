@@ -394,9 +394,23 @@ def train_bundle(
     report_files: list[Path] = []
     if evaluation is not None and report_dir is not None:
         report_files = write_report(evaluation, report_dir, title=f"Evaluation of bundle {manifest.name}",
-                                    notes=notes, provenance={"split": split.to_dict()})
+                                    notes=[*_recipe_notes(config, split, data), *notes],
+                                    provenance={"split": split.to_dict(), "training": config.to_dict()})
     _remove_work(work)
     return TrainingResult(bundle_dir, manifest, results, evaluation, report_files, notes)
+
+
+def _recipe_notes(config: TrainingConfig, split: PatientSplit, data: _Data) -> list[str]:
+    details = ", ".join(f"{k} {v}" for k, v in split.details.items())
+    sizes = ", ".join(f"{display_name(a)} {config.size_for(a)[0]}x{config.size_for(a)[1]}" for a in config.members)
+    return [
+        f"Split by patient ({split.method}: {details}): {len(data.train)} training patches of "
+        f"{len({r.patient for r in data.train})} patients; test patients are never seen in training.",
+        f"Inputs: {sizes}. Heads: {config.epochs} epochs on cached frozen-base features ({config.augmented_copies} "
+        f"augmented copies per patch), Adam {config.learning_rate:g}; Basic CNN: {config.basic_cnn_epochs} epochs end "
+        f"to end, Adam {config.basic_cnn_learning_rate:g}; learning rate x{config.lr_decay:g} per epoch; batch "
+        f"{config.batch_size}; seed {config.seed}.",
+    ]
 
 
 def _remove_work(work: Path) -> None:

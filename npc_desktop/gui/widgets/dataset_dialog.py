@@ -121,6 +121,8 @@ class DatasetDialog(QDialog):
 
     def _default_mapping(self) -> str:
         out = Path(self.out_edit.text().strip() or "npc-patches").expanduser()
+        if not out.name:  # while typing, the text can be a bare root or "~/"
+            out = out / "npc-patches"
         return str(out.with_name(out.name + "-mapping.csv"))
 
     def _sync(self, *_: object) -> None:

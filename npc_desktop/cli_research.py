@@ -249,7 +249,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     def run() -> int:
         from .core.research.bundle_eval import evaluate_bundle
 
-        _split_of_bundle(args)
+        if not args.all:
+            _split_of_bundle(args)
         patch_set, split = _dataset_and_split(args)
         records = patch_set.records if args.all else patch_set.subset(split.test)
         which = "all patches" if args.all else f"the test patients ({split.method} split)"

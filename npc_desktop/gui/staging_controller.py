@@ -240,7 +240,7 @@ class StagingController(QObject):
         if service is self._service and self.status.phase is ModelPhase.LOADING:
             self._set_status(replace(self.status, done=done, total=total))
             if self._request is not None and not self._request.missing:
-                self.progress_changed.emit(f"Staging: waiting for the models ({done}/{total})", done, total)
+                self.progress_changed.emit(self._waiting_label(), done, total)
 
     # -- staging -------------------------------------------------------------------------------------
 
@@ -332,12 +332,16 @@ class StagingController(QObject):
             return
         if self.status.phase is not ModelPhase.READY:
             status = self.status
-            self.progress_changed.emit(f"Staging: waiting for the models ({status.done}/{status.total})",
-                                       status.done, status.total)
+            self.progress_changed.emit(self._waiting_label(), status.done, status.total)
             return
         self._request_id = self._service.stage_annotations(
             request.annotations, request.volumes, roi_ids=None if request.roi_ids is None else list(request.roi_ids))
         self.progress_changed.emit(self._progress_label(request), 0, 0)
+
+    def _waiting_label(self) -> str:
+        status = self.status
+        count = f" {status.done}/{status.total}" if status.total > 0 else ""
+        return f"Staging: waiting for the models (loading{count})"
 
     def _progress_label(self, request: StagingRequest) -> str:
         members = len(self.status.info.member_names) if self.status.info is not None else 0
@@ -375,9 +379,9 @@ class StagingController(QObject):
         used = {p.series_instance_uid for p in result.patches}
         volumes = {uid: v for uid, v in request.volumes.items() if uid in used}
         self.staged = StagedResult(result, request.annotations, volumes, request.signature, self.status.info)
-        self._set_busy(False)
         self.result_changed.emit(self.staged)
         self._check_stale()
+        self._set_busy(False)  # after the result: a listener knows a request ended without one
         if not self.cam.visible:
             self.set_cam(visible=True)
         from ..core.reports.assemble import stage_label_text

@@ -131,7 +131,7 @@ class ModelStatus:
         if self.phase is ModelPhase.READY and self.info is not None:
             device = device_text(self.info.device, short=True)
             if self.info.untrained:
-                return f"Models: {UNTRAINED_LABEL} · untrained demo on {device}"
+                return f"Models: {UNTRAINED_LABEL} · {device}"
             return f"Models: {self.info.title} on {device}"
         if self.phase is ModelPhase.FAILED:
             return "Models: not loaded (see Models menu)"

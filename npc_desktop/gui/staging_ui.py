@@ -51,6 +51,7 @@ class StagingUi(QObject):
         st.status_changed.connect(self._on_status)
         st.cam_changed.connect(lambda cam: self._set_checked("show_cam", cam.visible))
         st.result_changed.connect(self._on_result)
+        st.busy_changed.connect(self._on_busy)
         self.session.annotations.selection_changed.connect(self._sync)
         self.session.annotations.rois_changed.connect(self._sync)
         self.session.annotations.current_study_changed.connect(self._sync)
@@ -131,6 +132,10 @@ class StagingUi(QObject):
         follow, self._after_result = self._after_result, None
         if follow is not None:
             follow()
+
+    def _on_busy(self, busy: bool) -> None:
+        if not busy:  # the request ended (a result was handled before this) or failed, or was cancelled
+            self._after_result = None
 
     # -- report ----------------------------------------------------------------------------------
 

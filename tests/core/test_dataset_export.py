@@ -25,7 +25,7 @@ from npc_desktop.core.research.export import (
     sequence_of,
     sources_from_paths,
 )
-from npc_desktop.core.research.patchset import load_patch_set
+from npc_desktop.core.research.patchset import DatasetError, load_patch_set
 from npc_desktop.core.research.pngio import CRITICAL_CHUNKS, png_chunks, read_png
 from tests.core.conftest_research import PlantedStudy, plant_phi
 
@@ -138,6 +138,10 @@ def test_split_is_by_patient_and_stratified(exported) -> None:
     assert len(result.split.test) == 2 and len(result.split.train) == 3
     patch_set = load_patch_set(result.root)
     assert patch_set.split is not None and patch_set.split.test == result.split.test
+    with pytest.raises(DatasetError, match="export with its own manifest"):
+        load_patch_set(result.root, [result.root / "manifest.csv"])
+    raw = load_patch_set(result.root, image="raw")
+    assert raw.records[0].file.startswith("raw/") and raw.load_image(raw.records[0]).dtype == np.uint8
     assert patch_set.class_names == ("III", "IVa") and len(patch_set) == result.patches
 
 

@@ -98,6 +98,23 @@ def test_evaluate_bundle_reproduces_training_metrics(trained, patch_set: PatchSe
     assert (tmp_path / "training_curves.png").is_file()
 
 
+def test_trained_bundle_stages_through_the_fused_ensemble(trained, patch_set: PatchSet) -> None:
+    """The staging engine's fused graph gives the training evaluation's ensemble, with Grad-CAMs."""
+    from npc_desktop.core.models.bundle import load_bundle
+    from npc_desktop.core.models.fused import FusedEnsemble
+    from npc_desktop.core.models.inputs import batch_inputs
+
+    result, split, _, _ = trained
+    bundle = load_bundle(result.bundle)
+    fused = FusedEnsemble(bundle.models, vote_weights=bundle.manifest.vote_weights)
+    assert fused.class_names == ("III", "IVa")
+    images = patch_set.load_images(patch_set.subset(split.test))
+    output = fused([batch_inputs(images, size) for size in fused.input_sizes], cam=True)
+    ensemble = next(m for m in result.evaluation.methods if m.name == "Ensemble").probabilities
+    np.testing.assert_allclose(output.probabilities, ensemble, atol=1e-5)
+    assert output.cams is not None and all(np.isfinite(c).all() for c in output.cams)
+
+
 def test_feature_cache_computes_each_copy_once(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     grey = rng.uniform(0, 255, size=(5, 16, 16)).astype(np.float32)
@@ -165,6 +182,8 @@ def test_training_under_a_distribution_strategy(patch_set: PatchSet, tmp_path: P
 def test_bad_settings_and_data_are_refused(patch_set: PatchSet, tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="epochs must be at least 1"):
         TrainingConfig(epochs=0)
+    with pytest.raises(TrainingError, match="fine-tuning needs both"):
+        TrainingConfig(fine_tune_epochs=2)
     with pytest.raises(TrainingError, match="not among the members"):
         TrainingConfig(members=("basic_cnn",), input_sizes={"vgg16": 64})
     with pytest.raises(Exception, match="unknown architecture"):
@@ -188,14 +207,14 @@ def test_fine_tuning_changes_only_the_top_of_the_base(patch_set: PatchSet, tmp_p
     from npc_desktop.core.models.bundle import load_bundle
 
     split = patch_set.split_by_fraction(seed=0)
-    config = TrainingConfig(members=("densenet121",), input_sizes={"densenet121": 32}, epochs=2,
+    config = TrainingConfig(members=("vgg16",), input_sizes={"vgg16": 32}, epochs=2,
                             fine_tune_epochs=1, fine_tune_layers=1, fine_tune_learning_rate=1e-3,
                             augmented_copies=0, seed=4)
     result = train_bundle(patch_set, split, tmp_path / "bundle", config=config, cache_dir=tmp_path / "cache")
     assert len(result.members[0].history["loss"]) == 3
     tuned = load_bundle(tmp_path / "bundle").models[0]
-    initial = build_member("densenet121", input_size=32, class_names=patch_set.class_names, seed=4)
-    np.testing.assert_array_equal(tuned.get_layer("conv1_conv").get_weights()[0],
-                                  initial.get_layer("conv1_conv").get_weights()[0])
-    assert not np.array_equal(tuned.get_layer("conv5_block16_2_conv").get_weights()[0],
-                              initial.get_layer("conv5_block16_2_conv").get_weights()[0])
+    initial = build_member("vgg16", input_size=32, class_names=patch_set.class_names, seed=4)
+    for frozen in ("block1_conv1", "block5_conv2"):
+        np.testing.assert_array_equal(tuned.get_layer(frozen).get_weights()[0], initial.get_layer(frozen).get_weights()[0])
+    assert not np.array_equal(tuned.get_layer("block5_conv3").get_weights()[0],
+                              initial.get_layer("block5_conv3").get_weights()[0])

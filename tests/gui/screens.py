@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -35,10 +36,11 @@ def grab(viewport, path: Optional[Path] = None) -> np.ndarray:
 def image_box(viewport) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) of the displayed image in canvas pixels, clipped to the canvas."""
     canvas = viewport.canvas
-    rect = canvas.mapFromScene(canvas.image_item.sceneBoundingRect()).boundingRect()
+    # In fractional view pixels, rounded inwards: a partly covered edge column is not image.
+    rect = canvas.viewportTransform().mapRect(canvas.image_item.sceneBoundingRect())
     width, height = canvas.viewport().width(), canvas.viewport().height()
-    x0, y0 = max(rect.left(), 0), max(rect.top(), 0)
-    x1, y1 = min(rect.right() + 1, width), min(rect.bottom() + 1, height)
+    x0, y0 = max(math.ceil(rect.left() - 1e-6), 0), max(math.ceil(rect.top() - 1e-6), 0)
+    x1, y1 = min(math.floor(rect.right() + 1e-6), width), min(math.floor(rect.bottom() + 1e-6), height)
     return x0, y0, x1, y1
 
 

@@ -110,8 +110,11 @@ def test_report_dialog_refuses_a_missing_folder_in_words(qtbot: Any, demo_with_r
     dialog.reject()
 
 
-def test_dataset_export_from_the_menu_writes_the_patches(qtbot: Any, demo_with_rois: Any, tmp_path: Path) -> None:
-    window = demo_with_rois
+def test_dataset_export_from_the_menu_writes_the_patches(
+        qtbot: Any, make_window: Any, open_study: Any, demo_study: Any, tmp_path: Path) -> None:
+    window = make_window()  # no staging models: the export does not need them
+    open_study(window, demo_study.root, expected_viewports=2)
+    add_demo_rois(window, demo_study)
     window.actions_by_name["export_dataset"].trigger()
     qtbot.waitUntil(lambda: window.error_box is not None, timeout=5000)
     assert "no stage label" in window.error_box.informativeText()

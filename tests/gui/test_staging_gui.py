@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 from npc_desktop.gui.staging_view import percent
@@ -37,7 +37,7 @@ def test_staging_the_demo_shows_probabilities_agreement_and_the_untrained_mark(
         qtbot: Any, staging_window: Any, artifacts_dir: Any) -> None:
     window = staging_window
     status = window.staging_ui.models_label.text()
-    assert status.startswith(f"Models: {UNTRAINED_LABEL} · untrained demo on CPU (")
+    assert status.startswith(f"Models: {UNTRAINED_LABEL} · CPU (")
     viewport = window.grid.viewports[0]
     before = rgb_grab(viewport).astype(int)
     staged = stage_and_wait(qtbot, window)
@@ -162,3 +162,15 @@ def test_nothing_to_stage_is_a_clear_message(qtbot: Any, staging_window: Any) ->
     qtbot.waitUntil(lambda: window.error_box is not None)
     assert "no ROIs" in window.error_box.informativeText()
     assert window.session.staging.staged is None
+
+
+def test_staging_loads_a_series_that_no_viewport_shows(qtbot: Any, staging_window: Any) -> None:
+    window = staging_window
+    session = window.session
+    t1c = session.viewports[0].series_key
+    session.load_series(t1c, 1)  # both viewports show T1C: the T2 ROI's series is not loaded
+    qtbot.waitUntil(lambda: session.viewports[1].series_key == t1c and session.viewports[1].loaded is not None)
+    staged = stage_and_wait(qtbot, window)
+    series = {p.series_instance_uid for p in staged.result.patches}
+    assert len(series) == 2 and set(staged.volumes) == series
+    assert [s.series_key for s in session.viewports] == [t1c, t1c], "staging must not change what is shown"

@@ -93,6 +93,8 @@ class TrainingConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise TrainingError(f"{name.replace('_', ' ')} must be a positive number, got {value}")
+        if bool(self.fine_tune_epochs) != bool(self.fine_tune_layers):
+            raise TrainingError("fine-tuning needs both fine_tune_epochs and fine_tune_layers above 0")
         if self.weights not in ("auto", "imagenet", "none"):
             raise TrainingError(f"weights must be 'auto', 'imagenet' or 'none', got {self.weights!r}")
         if not 0.0 <= self.validation_fraction < 1.0:

@@ -371,6 +371,8 @@ def load_patch_set(
         raise DatasetError(f"{root}: no such folder")
     if image not in ("clahe", "raw"):
         raise DatasetError(f"image must be 'clahe' or 'raw', got {image!r}")
-    if (root / "dataset.json").is_file() and not manifests:
+    if (root / "dataset.json").is_file():
+        if manifests:
+            raise DatasetError(f"{root} is an NPC Desktop export with its own manifest.csv; give no other manifest")
         return _load_export(root, image)
     return _load_folder(root, [Path(m) for m in manifests], patient_column)

@@ -1,4 +1,4 @@
-"""Progress of indexing and loading, with a cancel button, for the status bar."""
+"""Progress of indexing, loading, staging and exports, with a cancel button, for the status bar."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class ProgressPanel(QWidget):
         self.bar.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.setToolTip("Stop indexing or loading (Esc)")
+        self.cancel_button.setToolTip("Stop the running job: indexing, loading, staging or an export (Esc)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)

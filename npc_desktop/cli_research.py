@@ -15,10 +15,11 @@ raises :class:`npc_desktop.cli.UsageError` with the file or setting named (exit 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 ALL_MEMBERS = ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121", "basic_cnn")
 
@@ -27,6 +28,48 @@ def _usage(message: str) -> Exception:
     from .cli import UsageError
 
     return UsageError(message)
+
+
+# -- option types: a bad value is one line naming the option (argparse adds "argument --x:") -------
+
+
+def _number(text: str, kind: type, what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def _ranged(kind: type, what: str, test: Callable[[Any], bool]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        value = _number(text, kind, what)
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    convert.__name__ = what  # argparse names the type in some messages
+    return convert
+
+
+non_negative_int = _ranged(int, "a whole number >= 0", lambda v: v >= 0)
+positive_int = _ranged(int, "a whole number >= 1", lambda v: v >= 1)
+non_negative_float = _ranged(float, "a number >= 0", lambda v: v >= 0)
+positive_float = _ranged(float, "a number > 0", lambda v: v > 0)
+open_fraction = _ranged(float, "a fraction strictly between 0 and 1", lambda v: 0 < v < 1)
+train_share = _ranged(float, "a fraction in (0, 1]", lambda v: 0 < v <= 1)
+held_out_share = _ranged(float, "a fraction in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make the subcommand's parse errors one line (UsageError, exit status 2) instead of usage text."""
+    def error(message: str) -> NoReturn:
+        raise _usage(f"{parser.prog.split()[-1]}: {message} (see {parser.prog} --help)")
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
 
 
 def _core_errors() -> tuple[type[BaseException], ...]:
@@ -78,8 +121,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
             raise _usage(f"{study}: no such file or folder")
     if args.annotations_dir and not Path(args.annotations_dir).is_dir():
         raise _usage(f"--annotations-dir {args.annotations_dir}: no such folder")
-    if not 0.0 < args.split <= 1.0:
-        raise _usage(f"--split {args.split}: the training share must be in (0, 1]")
 
     def run() -> int:
         try:
@@ -99,7 +140,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         for side, by_stage in result.counts.items():
             text = ", ".join(f"{stage}: {c['patches']} patches / {c['patients']} patients" for stage, c in by_stage.items())
             print(f"  {side}: {text}")
-        print(f"  split by patient, {args.split:g} train, seed {args.seed}; manifest {result.manifest}")
+        print(f"  split by patient, {args.split:g} train, seed {args.seed}; random pseudonyms; "
+              f"manifest {result.manifest}")
         if result.mapping_file:
             print(f"  pseudonym mapping (holds patient identity, keep it private): {result.mapping_file}")
         return 0
@@ -117,9 +159,10 @@ def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fold-column", help="manifest column with one fold per patient")
     parser.add_argument("--test-folds", help="comma-separated fold values that form the test set")
     parser.add_argument("--train-folds", help="comma-separated fold values that train (default: all others)")
-    parser.add_argument("--split", type=float, default=None,
+    parser.add_argument("--split", type=open_fraction, default=None,
                         help="training share of each class's patients when there is no exported split (0.8)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the split, initialisation and augmentation (0)")
+    parser.add_argument("--seed", type=non_negative_int, default=None,
+                        help="seed of the split, initialisation and augmentation (0)")
 
 
 def _folds(text: Optional[str]) -> Optional[list[str]]:
@@ -133,6 +176,8 @@ def _dataset_and_split(args: argparse.Namespace) -> tuple[Any, Any]:
         if not Path(manifest).is_file():
             raise _usage(f"--manifest {manifest}: no such file")
     patch_set = load_patch_set(args.dataset, args.manifest, patient_column=args.patient_column)
+    for warning in patch_set.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.fold_column:
         if not args.test_folds:
             raise _usage("--fold-column needs --test-folds")
@@ -145,8 +190,6 @@ def _dataset_and_split(args: argparse.Namespace) -> tuple[Any, Any]:
         split = patch_set.split
     else:
         fraction = 0.8 if args.split is None else args.split
-        if not 0.0 < fraction < 1.0:
-            raise _usage(f"--split {fraction}: the training share must be in (0, 1)")
         split = patch_set.split_by_fraction(train_fraction=fraction, seed=args.seed or 0)
     return patch_set, split
 
@@ -171,6 +214,9 @@ def _split_of_bundle(args: argparse.Namespace) -> None:
 
 
 def _input_sizes(values: list[str], members: tuple[str, ...]) -> dict[str, int]:
+    from .core.models.errors import ArchitectureError
+    from .core.models.specs import normalise_input_size
+
     sizes: dict[str, int] = {}
     for value in values:
         arch, _, side = value.rpartition("=")
@@ -181,6 +227,10 @@ def _input_sizes(values: list[str], members: tuple[str, ...]) -> dict[str, int]:
         if arch and arch not in members:
             raise _usage(f"--input-size {value}: {arch} is not among the members ({', '.join(members)})")
         for target in ([arch] if arch else members):
+            try:
+                normalise_input_size(target, number)
+            except (ArchitectureError, ValueError) as exc:
+                raise _usage(f"--input-size {value}: {exc}") from None
             sizes[target] = number
     return sizes
 
@@ -193,6 +243,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise _usage(f"--members: unknown architecture {unknown[0]!r}; choose from {', '.join(ALL_MEMBERS)}")
     if not Path(args.dataset).is_dir():
         raise _usage(f"{args.dataset}: no such folder")
+    input_sizes = _input_sizes(args.input_size, members)
+    if bool(args.fine_tune_epochs) != bool(args.fine_tune_layers):
+        raise _usage("--fine-tune-epochs and --fine-tune-layers: fine-tuning needs both above 0")
 
     def run() -> int:
         from .core.research.augment import Augmentation
@@ -200,7 +253,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         patch_set, split = _dataset_and_split(args)
         config = TrainingConfig(
-            members=members, input_sizes=_input_sizes(args.input_size, members), epochs=args.epochs,
+            members=members, input_sizes=input_sizes, epochs=args.epochs,
             basic_cnn_epochs=args.basic_cnn_epochs or args.epochs, fine_tune_epochs=args.fine_tune_epochs,
             fine_tune_layers=args.fine_tune_layers, batch_size=args.batch_size, learning_rate=args.learning_rate,
             basic_cnn_learning_rate=args.basic_cnn_learning_rate or args.learning_rate,
@@ -272,45 +325,49 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add this module's subcommands to ``commands``; return their handlers by name."""
-    export = commands.add_parser("export", help="export annotated studies as a de-identified patch dataset")
+    export = _one_line_errors(commands.add_parser(
+        "export", help="export annotated studies as a de-identified patch dataset"))
     export.add_argument("studies", nargs="+", metavar="STUDY", help="folder, zip or DICOMDIR of an annotated study")
     export.add_argument("-o", "--output", required=True, help="new or empty dataset folder")
     export.add_argument("--annotations-dir", help="annotation store folder (default: the app's)")
-    export.add_argument("--margin", type=float, default=0.2, help="context margin, fraction of the ROI size (0.2)")
-    export.add_argument("--margin-mm", type=float, default=0.0, help="additional context margin in mm (0)")
-    export.add_argument("--split", type=float, default=0.8, help="training share of each stage's patients (0.8)")
-    export.add_argument("--seed", type=int, default=0, help="seed of the split and the pseudonyms (0)")
+    export.add_argument("--margin", type=non_negative_float, default=0.2, help="context margin, fraction of the ROI size (0.2)")
+    export.add_argument("--margin-mm", type=non_negative_float, default=0.0, help="additional context margin in mm (0)")
+    export.add_argument("--split", type=train_share, default=0.8, help="training share of each stage's patients (0.8)")
+    export.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the split (0); the pseudonyms are random")
     export.add_argument("--write-mapping", metavar="FILE",
                         help="also write the pseudonym -> patient mapping (PHI) to FILE, outside the dataset")
 
-    train = commands.add_parser("train", help="train members on a patch dataset and write a model bundle")
+    train = _one_line_errors(commands.add_parser(
+        "train", help="train members on a patch dataset and write a model bundle"))
     train.add_argument("dataset", help="an export, or a folder of class subfolders of PNG patches")
     train.add_argument("-o", "--output", required=True, help="bundle folder to write")
     train.add_argument("--members", default="all", help=f"comma-separated, from {', '.join(ALL_MEMBERS)} (all)")
     train.add_argument("--input-size", action="append", default=[], metavar="[ARCH=]N",
                        help="square input side for all members or one (repeatable); native sizes by default")
-    train.add_argument("--epochs", type=int, default=10, help="head epochs per member (10)")
-    train.add_argument("--basic-cnn-epochs", type=int, default=0, help="Basic CNN epochs (default: --epochs)")
-    train.add_argument("--fine-tune-epochs", type=int, default=0, help="fine-tuning epochs after the head (0)")
-    train.add_argument("--fine-tune-layers", type=int, default=0, help="top base layers to fine-tune (0)")
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--learning-rate", type=float, default=1e-4, help="Adam's initial rate (1e-4)")
-    train.add_argument("--basic-cnn-learning-rate", type=float, default=0.0, help="default: --learning-rate")
-    train.add_argument("--augmented-copies", type=int, default=4, help="cached augmented copies per patch (4)")
+    train.add_argument("--epochs", type=positive_int, default=10, help="head epochs per member (10)")
+    train.add_argument("--basic-cnn-epochs", type=non_negative_int, default=0, help="Basic CNN epochs (default: --epochs)")
+    train.add_argument("--fine-tune-epochs", type=non_negative_int, default=0, help="fine-tuning epochs after the head (0)")
+    train.add_argument("--fine-tune-layers", type=non_negative_int, default=0, help="top base layers to fine-tune (0)")
+    train.add_argument("--batch-size", type=positive_int, default=32, help="(32)")
+    train.add_argument("--learning-rate", type=positive_float, default=1e-4, help="Adam's initial rate (1e-4)")
+    train.add_argument("--basic-cnn-learning-rate", type=non_negative_float, default=0.0, help="default: --learning-rate")
+    train.add_argument("--augmented-copies", type=non_negative_int, default=4, help="cached augmented copies per patch (4)")
     train.add_argument("--weights", choices=("auto", "imagenet", "none"), default="auto",
                        help="ImageNet initialisation: auto uses Keras' cache when it has the file (auto)")
-    train.add_argument("--validation-fraction", type=float, default=0.0,
+    train.add_argument("--validation-fraction", type=held_out_share, default=0.0,
                        help="share of training patients held out for validation curves (0)")
     train.add_argument("--balance-classes", action="store_true", help="weight the loss by inverse class frequency")
     train.add_argument("--report", metavar="DIR", help="also write the test-set evaluation report to DIR")
     train.add_argument("--cache-dir", help="feature cache folder (default: the user cache)")
     train.add_argument("--name", help="bundle name (default: the folder name)")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an existing bundle folder (only an empty one or an earlier bundle)")
     train.add_argument("--distribute", choices=("none", "mirrored"), default="none",
                        help="tf.distribute strategy: mirrored uses every GPU")
     _add_dataset_options(train)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a model bundle on a patch dataset")
+    evaluate = _one_line_errors(commands.add_parser("evaluate", help="evaluate a model bundle on a patch dataset"))
     evaluate.add_argument("bundle", help="model bundle folder")
     evaluate.add_argument("dataset", help="an export, or a folder of class subfolders of PNG patches")
     evaluate.add_argument("-o", "--output", required=True, help="report folder")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,7 +46,7 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
 def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
     from .cli import UsageError
     from .core.annotations import AnnotationError, AnnotationSet
-    from .core.persistence import AnnotationStore, CorruptAnnotationFile
+    from .core.persistence import AnnotationStore, CorruptAnnotationFile, UnreadableAnnotationFile
 
     if args.annotations:
         path = Path(args.annotations)
@@ -65,9 +66,13 @@ def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
     for uid in study_uids:
         if store.exists(uid):
             try:
-                return store.load(uid).annotations
-            except CorruptAnnotationFile as exc:
+                loaded = store.load(uid)
+            except (CorruptAnnotationFile, UnreadableAnnotationFile) as exc:
                 raise UsageError(str(exc)) from None
+            if loaded.message:
+                # Loading may have moved a corrupt file aside and restored the backup: say so.
+                print("npc-desktop: warning: " + " ".join(loaded.message.splitlines()), file=sys.stderr)
+            return loaded.annotations
     raise UsageError(
         f"{args.study_path}: no saved ROIs for this study; draw them in the workstation or pass --annotations FILE"
     )

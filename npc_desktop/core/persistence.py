@@ -6,9 +6,18 @@ temporary file in the same folder, fsyncs it, keeps the previous good file as ``
 renames the new file over the old one, then fsyncs the folder: after a crash at any point the
 file holds either the previous or the new state, never a mixture.
 
-A file that cannot be read is never overwritten: it is renamed to ``<name>.corrupt-<time>`` and
-reported as :class:`CorruptAnnotationFile`, and :meth:`AnnotationStore.load` falls back to the
-backup and says so.
+A file whose content is not a valid annotation file is never overwritten: it is renamed to
+``<name>.corrupt-<time>`` and reported as :class:`CorruptAnnotationFile`, and
+:meth:`AnnotationStore.load` falls back to the backup and says so. A file that exists but cannot
+be read (permission denied, I/O error) is left where it is and nothing is saved over it
+(:class:`UnreadableAnnotationFile`).
+
+Each store remembers the bytes it last loaded or saved per study. When the file on disk has
+changed since (another program or another NPC Desktop window saved it), a save does not
+overwrite it: the edits go to a sibling ``<name>.conflict-<time>.json`` and
+:class:`AnnotationConflict` says so; ``save(..., replace_changed=True)`` replaces the other
+version, keeping it as such a conflict file. :meth:`AnnotationStore.lock` takes the advisory
+per-study lock (:mod:`npc_desktop.core.study_lock`) that keeps a second window from editing.
 """
 
 from __future__ import annotations
@@ -28,11 +37,16 @@ from typing import Any, Callable, Optional, Union
 import platformdirs
 
 from .annotations import AnnotationError, AnnotationEvent, AnnotationSet
+from .study_lock import StudyLock, StudyLocked
 
 __all__ = [
     "APP_NAME",
     "CorruptAnnotationFile",
+    "UnreadableAnnotationFile",
     "AnnotationSaveError",
+    "AnnotationConflict",
+    "StudyLock",
+    "StudyLocked",
     "LoadSource",
     "LoadResult",
     "SaveResult",
@@ -69,6 +83,30 @@ class CorruptAnnotationFile(Exception):
         super().__init__(f"annotation file {self.path} cannot be read ({reason}); {where}")
 
 
+class UnreadableAnnotationFile(Exception):
+    """An annotation file exists but cannot be read (permission denied, I/O error).
+
+    Unlike a corrupt file it is left where it is, and :meth:`AnnotationStore.save` does not save
+    over it while it stays unreadable; keep the edits in memory and try again later.
+
+    Attributes
+    ----------
+    path
+        The file.
+    reason
+        The operating system's error message.
+    problems
+        Corrupt files moved aside before this one was found unreadable.
+    """
+
+    def __init__(self, path: Path, reason: str, problems: tuple[CorruptAnnotationFile, ...] = ()) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.problems = problems
+        super().__init__(f"annotation file {self.path} cannot be read ({reason}); "
+                         "it was left as it is and nothing is saved over it")
+
+
 class AnnotationSaveError(OSError):
     """The annotation file could not be written; the edits are still in memory."""
 
@@ -76,6 +114,23 @@ class AnnotationSaveError(OSError):
         super().__init__(f"cannot save annotations to {path}: {problem}")
         self.path = Path(path)
         self.problem = problem
+
+
+class AnnotationConflict(AnnotationSaveError):
+    """The file was changed by another program since this store loaded or saved it.
+
+    It was not overwritten: the edits are still in memory and were written to ``conflict_path``
+    (None if even that failed; ``conflict_error`` says why).
+    """
+
+    def __init__(self, path: Path, conflict_path: Optional[Path], conflict_error: str = "") -> None:
+        self.conflict_path = conflict_path
+        self.conflict_error = conflict_error
+        where = (f"they were also written to {conflict_path}" if conflict_path is not None
+                 else f"writing them to a conflict file failed too ({conflict_error})")
+        problem = (f"{Path(path).name} was changed by another program; it was not overwritten. "
+                   f"Your edits are kept in memory and {where}")
+        super().__init__(path, problem)
 
 
 class LoadSource(str, Enum):
@@ -119,12 +174,14 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class SaveResult:
-    """What one save did: the file written, its backup, and a corrupt file moved aside if any."""
+    """What one save did: the file written, its backup, a corrupt file moved aside if any."""
 
     path: Path
     backup: Optional[Path]
     seconds: float
     moved_aside: Optional[CorruptAnnotationFile] = None
+    replaced: Optional[Path] = None
+    """With ``replace_changed``: where the other program's version was kept."""
 
 
 def default_annotation_dir() -> Path:
@@ -152,6 +209,21 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; an error other than "not there" means it cannot be read."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise UnreadableAnnotationFile(path, exc.strerror or str(exc)) from exc
+    return True
+
+
 def _encode(annotations: AnnotationSet) -> bytes:
     return (json.dumps(annotations.to_dict(), indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -168,7 +240,9 @@ class AnnotationStore:
 
     def __init__(self, directory: Optional[Union[str, Path]] = None) -> None:
         self._dir = Path(directory) if directory is not None else default_annotation_dir()
-        self._known_good: dict[Path, bytes] = {}
+        # The bytes this store last loaded or saved per file (None: it knew the file absent).
+        self._known: dict[Path, Optional[bytes]] = {}
+        self._conflicts: dict[Path, Path] = {}
 
     @property
     def directory(self) -> Path:
@@ -184,9 +258,26 @@ class AnnotationStore:
         path = self.path_for(study_instance_uid)
         return path.with_name(path.name + ".bak")
 
+    def lock_path_for(self, study_instance_uid: str) -> Path:
+        """The advisory lock file of a study (present while a window edits it)."""
+        return self.path_for(study_instance_uid).with_suffix(".lock")
+
     def exists(self, study_instance_uid: str) -> bool:
         """Whether a file or backup exists for the study."""
         return self.path_for(study_instance_uid).exists() or self.backup_path_for(study_instance_uid).exists()
+
+    def lock(self, study_instance_uid: str) -> StudyLock:
+        """Take the study's advisory lock (creating the folder if needed).
+
+        Raises
+        ------
+        StudyLocked
+            If another NPC Desktop window (or process) edits the study.
+        OSError
+            If the lock file cannot be created at all.
+        """
+        self._dir.mkdir(parents=True, exist_ok=True)
+        return StudyLock.acquire(self.lock_path_for(study_instance_uid))
 
     # -- load -------------------------------------------------------------------------------------
 
@@ -201,42 +292,51 @@ class AnnotationStore:
         Returns
         -------
         LoadResult
-            Never raises for a bad file: a corrupt, unreadable or unknown-schema file is moved
-            aside and listed in ``problems``; the backup is used if it is good (``source`` is
-            ``BACKUP``), else an empty set is returned (``source`` is ``NEW``).
+            A corrupt or unknown-schema file is moved aside and listed in ``problems``; the
+            backup is used if it is good (``source`` is ``BACKUP``), else an empty set is
+            returned (``source`` is ``NEW``).
 
         Raises
         ------
+        UnreadableAnnotationFile
+            If the file (or, without it, the backup) exists but cannot be read: it is not
+            moved and nothing is saved over it; keep the edits in memory and retry later.
         CorruptAnnotationFile
             Only if a bad file cannot even be moved aside, so a later save would overwrite it.
         """
         path = self.path_for(study_instance_uid)
         backup = self.backup_path_for(study_instance_uid)
         self._sweep_temp(path)
+        self._known.pop(path, None)
         problems: list[CorruptAnnotationFile] = []
         for candidate, source in ((path, LoadSource.FILE), (backup, LoadSource.BACKUP)):
-            if not candidate.exists():
-                continue
             try:
-                annotations, raw = self._read(candidate, study_instance_uid)
+                if not _exists(candidate):
+                    continue
+                raw = self._read_bytes(candidate)
+            except UnreadableAnnotationFile as exc:
+                raise UnreadableAnnotationFile(exc.path, exc.reason, tuple(problems)) from exc
+            try:
+                annotations = self._parse(candidate, raw, study_instance_uid)
             except CorruptAnnotationFile as exc:
                 problems.append(self._move_aside(candidate, exc.reason))
                 continue
             if source is LoadSource.BACKUP:
                 self._restore(backup, path, raw)
             else:
-                self._known_good[path] = raw
+                self._known[path] = raw
             for problem in problems:
                 _log.warning("%s", problem)
             return LoadResult(annotations, source, path, tuple(problems))
+        self._known[path] = None
         return LoadResult(AnnotationSet(study_instance_uid), LoadSource.NEW, path, tuple(problems))
 
-    def _read(self, path: Path, study_instance_uid: str) -> tuple[AnnotationSet, bytes]:
+    @staticmethod
+    def _read_bytes(path: Path) -> bytes:
         try:
-            raw = path.read_bytes()
+            return path.read_bytes()
         except OSError as exc:
-            raise CorruptAnnotationFile(path, f"unreadable: {exc.strerror or exc}") from exc
-        return self._parse(path, raw, study_instance_uid), raw
+            raise UnreadableAnnotationFile(path, exc.strerror or str(exc)) from exc
 
     @staticmethod
     def _parse(path: Path, raw: bytes, study_instance_uid: str) -> AnnotationSet:
@@ -253,7 +353,7 @@ class AnnotationStore:
         return annotations
 
     def _move_aside(self, path: Path, reason: str) -> CorruptAnnotationFile:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        stamp = _stamp()
         target = path.with_name(f"{path.name}.corrupt-{stamp}")
         counter = 1
         while target.exists():
@@ -265,7 +365,7 @@ class AnnotationStore:
             problem = f"{reason}; moving it aside failed: {exc.strerror or exc}"
             raise CorruptAnnotationFile(path, problem) from exc
         _fsync_dir(path.parent)
-        self._known_good.pop(path, None)
+        self._known[path] = None
         return CorruptAnnotationFile(path, reason, target)
 
     def _restore(self, backup: Path, path: Path, raw: bytes) -> None:
@@ -274,8 +374,9 @@ class AnnotationStore:
             self._write_atomically(path, raw)
         except OSError as exc:
             _log.warning("could not restore %s from %s: %s", path, backup, exc)
+            self._known[path] = None
             return
-        self._known_good[path] = raw
+        self._known[path] = raw
 
     def _sweep_temp(self, path: Path) -> None:
         # Temporary files of a save that crashed before its rename; never the live files.
@@ -289,13 +390,17 @@ class AnnotationStore:
 
     # -- save -------------------------------------------------------------------------------------
 
-    def save(self, annotations: AnnotationSet) -> SaveResult:
+    def save(self, annotations: AnnotationSet, *, replace_changed: bool = False) -> SaveResult:
         """Write a study's annotations atomically, keeping the previous good file as backup.
 
         Parameters
         ----------
         annotations
             The set to write.
+        replace_changed
+            Replace the file even if another program changed it since this store loaded or
+            saved it; its version is then kept as a ``.conflict-<time>.json`` file
+            (``SaveResult.replaced``). Off by default: such a file is not overwritten.
 
         Returns
         -------
@@ -305,8 +410,13 @@ class AnnotationStore:
 
         Raises
         ------
+        AnnotationConflict
+            If the file was changed by another program since this store last loaded or saved it
+            (or it appeared after a load found none): it is left as it is, and the annotations
+            are written to a sibling conflict file instead, the same one on every retry.
         AnnotationSaveError
-            If the file cannot be written (the previous file is left intact).
+            If the file cannot be written, or the file on disk cannot be read (the previous
+            file is left intact).
         """
         started = time.perf_counter()
         study = annotations.study_instance_uid
@@ -314,28 +424,79 @@ class AnnotationStore:
         backup = self.backup_path_for(study)
         data = _encode(annotations)
         moved: Optional[CorruptAnnotationFile] = None
+        replaced: Optional[Path] = None
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                moved = self._keep_previous(path, backup, study)
+            current = self._read_bytes(path) if _exists(path) else None
+            if current is not None:
+                changed = path not in self._known or self._known[path] != current
+                if changed and current != data:
+                    moved = self._check_changed(path, current, study)
+                    if moved is None and not replace_changed:
+                        raise self._conflict(path, data)
+                    if moved is None:
+                        replaced = self._write_conflict_copy(path, current)
+                if moved is None:
+                    self._keep_previous(path, backup, current)
             self._write_atomically(path, data)
+        except UnreadableAnnotationFile as exc:
+            raise AnnotationSaveError(path, f"the file on disk cannot be read ({exc.reason}); "
+                                            "nothing was saved over it") from exc
         except CorruptAnnotationFile as exc:
             raise AnnotationSaveError(path, str(exc)) from exc
+        except AnnotationSaveError:
+            raise
         except OSError as exc:
             raise AnnotationSaveError(path, exc.strerror or str(exc)) from exc
-        self._known_good[path] = data
-        return SaveResult(path, backup if backup.exists() else None, time.perf_counter() - started, moved)
+        self._known[path] = data
+        self._conflicts.pop(path, None)
+        return SaveResult(path, backup if backup.exists() else None, time.perf_counter() - started, moved, replaced)
 
-    def _keep_previous(self, path: Path, backup: Path, study: str) -> Optional[CorruptAnnotationFile]:
-        """Make the current file the backup if it is good, else move it aside."""
-        current = path.read_bytes()
-        if self._known_good.get(path) != current:
-            try:
-                self._parse(path, current, study)
-            except CorruptAnnotationFile as exc:
-                moved = self._move_aside(path, exc.reason)
-                _log.warning("%s", moved)
-                return moved
+    def conflict_path(self, study_instance_uid: str) -> Optional[Path]:
+        """The conflict file the last save of a study wrote its annotations to, or None."""
+        return self._conflicts.get(self.path_for(study_instance_uid))
+
+    def _check_changed(self, path: Path, current: bytes, study: str) -> Optional[CorruptAnnotationFile]:
+        """For a file changed behind this store's back: move it aside if it is not a good
+        annotation file (returned), else None."""
+        try:
+            self._parse(path, current, study)
+        except CorruptAnnotationFile as exc:
+            moved = self._move_aside(path, exc.reason)
+            _log.warning("%s", moved)
+            return moved
+        return None
+
+    def _conflict(self, path: Path, data: bytes) -> AnnotationConflict:
+        target = self._conflicts.get(path)
+        if target is None:
+            target = self._new_conflict_path(path)
+        try:
+            self._write_atomically(target, data)
+        except OSError as exc:
+            return AnnotationConflict(path, None, exc.strerror or str(exc))
+        self._conflicts[path] = target
+        conflict = AnnotationConflict(path, target)
+        _log.warning("%s", conflict)
+        return conflict
+
+    def _write_conflict_copy(self, path: Path, data: bytes) -> Path:
+        target = self._new_conflict_path(path)
+        self._write_atomically(target, data)
+        return target
+
+    @staticmethod
+    def _new_conflict_path(path: Path) -> Path:
+        stamp = _stamp()
+        target = path.with_name(f"{path.stem}.conflict-{stamp}{path.suffix}")
+        counter = 1
+        while target.exists():
+            target = path.with_name(f"{path.stem}.conflict-{stamp}-{counter}{path.suffix}")
+            counter += 1
+        return target
+
+    def _keep_previous(self, path: Path, backup: Path, current: bytes) -> None:
+        """Make the current (good) file the backup."""
         link = backup.with_name(f"{backup.name}.{os.getpid()}.link.tmp")
         try:
             # A hard link makes the current inode the backup without copying or fsyncing data.
@@ -347,7 +508,6 @@ class AnnotationStore:
             if link.exists():
                 link.unlink()
             self._write_atomically(backup, current, sync_dir=False)
-        return None
 
     def _write_atomically(self, path: Path, data: bytes, *, sync_dir: bool = True) -> None:
         fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
@@ -385,9 +545,10 @@ class Autosaver:
     annotations
         The set to watch; the autosaver subscribes to its events.
     on_error
-        Called with the :class:`AnnotationSaveError` when a save fails. Without it the error is
-        raised from the edit operation (after every other subscriber has run). Either way the
-        change stays in memory and the next change or :meth:`flush` retries.
+        Called with the :class:`AnnotationSaveError` when a save fails (an
+        :class:`AnnotationConflict` when another program changed the file). Without it the
+        error is raised from the edit operation (after every other subscriber has run). Either
+        way the change stays in memory and the next change or :meth:`flush` retries.
     on_problem
         Called with a :class:`CorruptAnnotationFile` when a save found a bad file on disk and
         moved it aside.
@@ -419,12 +580,16 @@ class Autosaver:
         self.pending = True
         self.flush()
 
-    def flush(self) -> Optional[SaveResult]:
-        """Save now if there are unsaved changes; returns the save's result, or None."""
+    def flush(self, *, replace_changed: bool = False) -> Optional[SaveResult]:
+        """Save now if there are unsaved changes; returns the save's result, or None.
+
+        ``replace_changed`` is passed to :meth:`AnnotationStore.save` (resolving a conflict in
+        favour of these annotations).
+        """
         if not self.pending:
             return None
         try:
-            result = self.store.save(self.annotations)
+            result = self.store.save(self.annotations, replace_changed=replace_changed)
         except AnnotationSaveError as exc:
             self.last_error = exc
             if self.on_error is None:

@@ -8,6 +8,11 @@ change goes through one QUndoStack. Widgets call its methods and subscribe to it
 
 Nothing the user made is dropped because of an error: a set whose last save failed stays in
 memory when another study is opened, and it is used (and saved) again if its study reopens.
+
+While a study is loaded its advisory lock is held, so another NPC Desktop window shows that
+study read-only instead of overwriting it. If another program changes the file anyway, the
+edits are written to a conflict file and the user chooses which version to keep
+(:meth:`AnnotationModel.resolve_conflict`).
 """
 
 from __future__ import annotations
@@ -32,31 +37,51 @@ from ..core.annotations import (
 )
 from ..core.patches import ContextMargin
 from ..core.persistence import (
+    AnnotationConflict,
     AnnotationSaveError,
     AnnotationStore,
     Autosaver,
     CorruptAnnotationFile,
     LoadSource,
+    StudyLock,
+    StudyLocked,
+    UnreadableAnnotationFile,
 )
 from .annotation_commands import AnnotationCommand, Operation
 from .roi_style import KIND_NAMES
 
 _SAVE_ADVICE = ("Your edits are kept in memory and saving is retried with every change "
                 "(or File > Save Annotations Now). Check the disk space and the permissions of {folder}.")
+_CONFLICT_ADVICE = ("Choose File > Save Annotations Now (Ctrl+S) to keep your version or load the "
+                    "other one; neither is lost.")
+_READ_ONLY_ADVICE = ("Its annotations are shown read-only here, so neither window overwrites the other's "
+                     "work. To edit here, close the study there and open it again here.")
 
 
 @dataclass
 class StudyAnnotations:
-    """The annotations of one study with the autosaver that writes them."""
+    """The annotations of one study with the autosaver that writes them (None when the study is
+    read-only here) and the study's lock (None when it could not be taken)."""
 
     annotations: AnnotationSet
-    autosaver: Autosaver
+    autosaver: Optional[Autosaver]
     source: LoadSource
+    lock: Optional[StudyLock] = None
+    read_only: Optional[str] = None
+    """Why the study cannot be edited in this window, or None."""
 
     @property
     def unsaved(self) -> bool:
         """Whether changes are waiting to be written (the last save failed)."""
-        return self.autosaver.pending
+        return self.autosaver is not None and self.autosaver.pending
+
+    def close(self) -> None:
+        """Stop saving (without a last save) and release the lock."""
+        if self.autosaver is not None:
+            self.autosaver.pending = False
+            self.autosaver.close()
+        if self.lock is not None:
+            self.lock.release()
 
 
 class AnnotationModel(QObject):
@@ -89,6 +114,9 @@ class AnnotationModel(QObject):
     """title, message: something the user must know (a corrupt file moved aside, a failed save)."""
     about_to_change_history = Signal()
     """Undo or redo is about to run: editors commit what is typed but not yet stored."""
+    about_to_change_study = Signal()
+    """The current study is about to change (or the model to reset): editors commit what is
+    typed but not yet stored, while it still goes to the study it was typed for."""
     roi_focus_requested = Signal(str)
     """Undo or redo changed this ROI: show it."""
 
@@ -105,15 +133,17 @@ class AnnotationModel(QObject):
         self._refused: dict[str, str] = {}
         self._examples: dict[str, list[RectRoi]] = {}
         self._failing: set[str] = set()
+        self._conflicts: dict[str, AnnotationConflict] = {}
 
     # -- studies ---------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """A new folder was opened: forget saved sets, keep unsaved ones, clear undo and selection."""
+        self.about_to_change_study.emit()
         self.flush()
         for uid, study in list(self._studies.items()):
             if not study.unsaved:
-                study.autosaver.close()
+                study.close()
                 del self._studies[uid]
         self._refused.clear()
         self._examples.clear()
@@ -143,13 +173,16 @@ class AnnotationModel(QObject):
         except AnnotationError as exc:
             self._refused[study_uid] = str(exc)
             return None
+        lock, read_only = self._lock(study_uid)
         source = LoadSource.NEW
         try:
             result = self.store.load(study_uid)
-        except CorruptAnnotationFile as exc:
-            # Not even moved aside: the store refuses to save over it, so edits stay in memory.
+        except (CorruptAnnotationFile, UnreadableAnnotationFile) as exc:
+            # Left where it is: the store refuses to save over it, so edits stay in memory.
+            moved = "".join(f"{problem}\n" for problem in getattr(exc, "problems", ()))
             self.problem.emit("Annotation file cannot be read",
-                              f"{exc}\n\nNew annotations are kept in memory and not saved over it.")
+                              f"{moved}{exc}\n\nNew annotations are kept in memory and not saved over it; "
+                              "saving is retried with every change (or File > Save Annotations Now).")
         else:
             annotations, source = result.annotations, result.source
             if result.message:
@@ -158,12 +191,30 @@ class AnnotationModel(QObject):
         examples = self._examples.pop(study_uid, [])
         if source is LoadSource.NEW and examples and len(annotations) == 0:
             annotations = AnnotationSet(study_uid, examples, annotations.label)
-        state = StudyAnnotations(annotations, self._autosaver(study_uid, annotations), source)
+        state = self._adopt(study_uid, annotations, source, lock, read_only)
+        if read_only is not None:
+            self.problem.emit("Study open in another window", f"{read_only}\n\n{_READ_ONLY_ADVICE}")
+        elif source is LoadSource.NEW and len(annotations):
+            state.autosaver.pending = True  # type: ignore[union-attr]
+            self._flush_one(study_uid, state)
+        return state
+
+    def _lock(self, study_uid: str) -> tuple[Optional[StudyLock], Optional[str]]:
+        """The study's lock, or why the study is read-only here."""
+        try:
+            return self.store.lock(study_uid), None
+        except StudyLocked as exc:
+            text = str(exc)
+            return None, text[:1].upper() + text[1:] + "."
+        except OSError:
+            return None, None  # no lock possible (the folder cannot be made): saving reports why
+
+    def _adopt(self, study_uid: str, annotations: AnnotationSet, source: LoadSource,
+               lock: Optional[StudyLock], read_only: Optional[str]) -> StudyAnnotations:
+        saver = self._autosaver(study_uid, annotations) if read_only is None else None
+        state = StudyAnnotations(annotations, saver, source, lock, read_only)
         self._studies[study_uid] = state
         annotations.events.connect(lambda event, uid=study_uid: self._on_event(uid, event))
-        if source is LoadSource.NEW and len(annotations):
-            state.autosaver.pending = True
-            self._flush_one(study_uid, state)
         return state
 
     def _autosaver(self, study_uid: str, annotations: AnnotationSet) -> Autosaver:
@@ -184,12 +235,18 @@ class AnnotationModel(QObject):
         if study_uid is not None:
             self.study(study_uid)
         if study_uid != self.current_uid:
+            self.about_to_change_study.emit()
             self.current_uid = study_uid
             self.current_study_changed.emit(study_uid)
 
     def refusal(self, study_uid: str) -> Optional[str]:
         """Why a study cannot hold annotations, or None."""
         return self._refused.get(study_uid)
+
+    def read_only_reason(self, study_uid: Optional[str]) -> Optional[str]:
+        """Why a loaded study's annotations cannot be edited here (open in another window), or None."""
+        state = self._studies.get(study_uid) if study_uid else None
+        return state.read_only if state is not None else None
 
     def loaded_sets(self) -> list[AnnotationSet]:
         """Every annotation set in memory."""
@@ -307,7 +364,7 @@ class AnnotationModel(QObject):
         present = refused = 0
         for roi in rois:
             annotations = self.study(roi.study_instance_uid)
-            if annotations is None:
+            if annotations is None or self.read_only_reason(roi.study_instance_uid) is not None:
                 refused += 1
             elif roi.id in annotations or any(roi.id == r.id for _, r in added):
                 present += 1
@@ -323,7 +380,7 @@ class AnnotationModel(QObject):
         if present:
             parts.append(f"{present} already present (kept as they are)")
         if refused:
-            parts.append(f"{refused} skipped: their study cannot hold annotations")
+            parts.append(f"{refused} skipped: their study cannot hold annotations or is read-only here")
         return "; ".join(parts)
 
     def _set_of(self, roi_id: Optional[str]) -> Optional[AnnotationSet]:
@@ -334,6 +391,11 @@ class AnnotationModel(QObject):
 
     def _push(self, annotations: AnnotationSet, text: str, operation: Operation,
               roi_id: Optional[str] = None) -> bool:
+        reason = self.read_only_reason(annotations.study_instance_uid)
+        if reason is not None:
+            self.problem.emit("Annotations are read-only", f"{reason}\n\n{_READ_ONLY_ADVICE}")
+            self.rois_changed.emit(annotations.study_instance_uid)  # views show the stored state again
+            return False
         command = AnnotationCommand(annotations, text, operation, roi_id)
         self.undo_stack.push(command)
         if command.error is not None:
@@ -396,24 +458,81 @@ class AnnotationModel(QObject):
         return not self.has_unsaved
 
     def _flush_one(self, uid: str, state: StudyAnnotations) -> None:
-        if state.unsaved:
+        if state.unsaved and state.autosaver is not None:
             state.autosaver.flush()
             self._check_saved(uid, state)
 
     def close(self) -> None:
-        """Save what is pending (window closing)."""
+        """Save what is pending and release the study locks (window closing); the sets stay."""
         self.flush()
+        for state in self._studies.values():
+            if state.lock is not None:
+                state.lock.release()
+                state.lock = None
+
+    def conflicts(self) -> dict[str, AnnotationConflict]:
+        """Studies whose file another program changed, by StudyInstanceUID, with the conflict."""
+        return dict(self._conflicts)
+
+    def resolve_conflict(self, study_uid: str, *, keep_mine: bool) -> str:
+        """Settle a conflict (see :meth:`conflicts`); returns a one-line summary.
+
+        With ``keep_mine`` the annotations in memory replace the file (the other version is kept
+        as a conflict file). Otherwise the other version is loaded; the annotations in memory
+        stay in the conflict file written when the conflict was found, and the undo history is
+        cleared (it refers to the replaced set). Nothing happens if they were not written there.
+        """
+        conflict = self._conflicts.get(study_uid)
+        state = self._studies.get(study_uid)
+        if conflict is None or state is None or state.autosaver is None:
+            return "Nothing to resolve"
+        if keep_mine:
+            result = state.autosaver.flush(replace_changed=True)
+            self._check_saved(study_uid, state)
+            if result is None:
+                return "Your annotations could not be saved"
+            self._conflicts.pop(study_uid, None)
+            return f"Your annotations were saved; the other version was kept as {result.replaced}"
+        mine = self.store.conflict_path(study_uid)
+        if mine is None or not mine.exists():
+            self.problem.emit("Other version not loaded",
+                              f"{conflict}\n\nYour annotations are only in memory, so they were not replaced.")
+            return "Other version not loaded"
+        try:
+            result = self.store.load(study_uid)
+        except (CorruptAnnotationFile, UnreadableAnnotationFile) as exc:
+            self.problem.emit("Other version not loaded", str(exc))
+            return "Other version not loaded"
+        lock, state.lock = state.lock, None
+        state.close()
+        self._conflicts.pop(study_uid, None)
+        self._failing.discard(study_uid)
+        self.undo_stack.clear()
+        self.select(None)
+        fresh = self._adopt(study_uid, result.annotations, result.source, lock, None)
+        self.save_state_changed.emit(not self._failing, "Annotations saved")
+        self.rois_changed.emit(study_uid)
+        self.label_changed.emit(study_uid, fresh.annotations.label)
+        return f"The other version was loaded; yours is kept in {mine}"
 
     def _on_save_error(self, uid: str, error: AnnotationSaveError) -> None:
-        message = f"{error}\n\n" + _SAVE_ADVICE.format(folder=self.store.directory)
-        if uid not in self._failing:
-            self._failing.add(uid)
-            self.problem.emit("Annotations not saved", message)
-        self.save_state_changed.emit(False, f"Annotations NOT saved: {error.problem}")
+        conflict = isinstance(error, AnnotationConflict)
+        first = uid not in self._failing or (conflict and uid not in self._conflicts)
+        if isinstance(error, AnnotationConflict):
+            self._conflicts[uid] = error
+            title, message = "Annotations changed by another program", f"{error}\n\n{_CONFLICT_ADVICE}"
+        else:
+            title, message = "Annotations not saved", f"{error}\n\n" + _SAVE_ADVICE.format(folder=self.store.directory)
+        self._failing.add(uid)
+        if first:
+            self.problem.emit(title, message)
+        short = "the file was changed by another program (Ctrl+S to choose)" if conflict else error.problem
+        self.save_state_changed.emit(False, f"Annotations NOT saved: {short}")
 
     def _check_saved(self, uid: str, state: StudyAnnotations) -> None:
         if uid in self._failing and not state.unsaved:
             self._failing.discard(uid)
+            self._conflicts.pop(uid, None)
             self.save_state_changed.emit(not self._failing, "Annotations saved")
 
     def _on_event(self, uid: str, event: AnnotationEvent) -> None:

@@ -63,7 +63,7 @@ class ReportWritten:
 
 
 def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: Any,
-               progress: ProgressCallback, cancel: threading.Event) -> ReportWritten:
+               progress: ProgressCallback, cancel: threading.Event, *, label: Any = None) -> ReportWritten:
     """Assemble and write the report of ``staged`` (and its DICOM Encapsulated PDF if asked for).
 
     Parameters
@@ -76,6 +76,9 @@ def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: 
         The study's StudyInfo (accession number, time) and the study index (SOP classes), or None.
     progress, cancel
         The job runner's callback and cancel token.
+    label
+        The patient label (reviewer, note, clinician's stage) as it is now; the one staged with
+        when None.
 
     Raises
     ------
@@ -92,7 +95,7 @@ def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: 
         institution = Institution(request.institution, request.department, request.logo)
         manifest = staged.engine.manifest if staged.engine is not None else None
         content = report_content(staged.result, staged.annotations, staged.volumes, manifest=manifest,
-                                 study=study, institution=institution)
+                                 study=study, institution=institution, label=label)
         if request.pseudonym is not None:
             content = content.deidentified(request.pseudonym)
         check_cancelled(cancel)
@@ -105,7 +108,7 @@ def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: 
             dicom = encapsulate_pdf(pdf, request.dicom_path, patient=content.patient,
                                     source_images=source_images(staged.result, staged.volumes, index))
             progress(3, steps)
-    except (ReportContentError, ReportWriteError, EncapsulatedPdfError, ValueError) as exc:
+    except (ReportContentError, ReportWriteError, EncapsulatedPdfError, ValueError, OSError) as exc:
         raise JobError(str(exc).strip().splitlines()[0]) from None
     return ReportWritten(pdf, dicom, stage_label_text(staged.result))
 

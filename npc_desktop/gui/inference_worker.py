@@ -94,6 +94,9 @@ class InferenceWorker(QObject):
         """Build the engine (imports TensorFlow) and trace its graph."""
         try:
             engine = self._factory(lambda d, t: self.load_progress.emit(int(d), int(t)), self._abort)
+            # Tracing takes seconds and cannot be interrupted: skip it when the window is closing.
+            if self._abort.is_set():
+                return
             if self._warm_up:
                 engine.warm_up()
         except OperationCancelled:
@@ -182,15 +185,25 @@ class InferenceService(QObject):
             self._thread.start()
             self._load_requested.emit()
 
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Abort the running request, stop the thread and wait for it; True if it stopped."""
+    def shutdown(self, timeout_ms: Optional[int] = 30000) -> bool:
+        """Abort the running request, stop the thread and wait for it; True if it stopped.
+
+        Parameters
+        ----------
+        timeout_ms
+            How long to wait; None waits until the thread has stopped (the work in flight, at most
+            one member build or one fused batch, finishes first).
+        """
         self._abort.set()
         if self._cancel is not None:
             self._cancel.set()
         self._current = None
         self._thread.quit()
-        stopped = self._thread.wait(timeout_ms) if self._thread.isRunning() else True
-        return bool(stopped)
+        if not self._thread.isRunning():
+            return True
+        if timeout_ms is None:
+            return bool(self._thread.wait())
+        return bool(self._thread.wait(timeout_ms))
 
     @property
     def busy(self) -> bool:

@@ -38,6 +38,7 @@ from .staging_controller import EngineFactories
 from .staging_ui import StagingUi
 from .state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
 from .widgets.clahe_panel import ClahePanel
+from .widgets.conflict_dialog import ask_which_version
 from .widgets.label_panel import PatientLabelPanel
 from .widgets.messages_panel import MessagesPanel
 from .widgets.patch_preview_panel import PatchPreviewPanel
@@ -467,8 +468,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10000)
 
     def save_annotations_now(self) -> None:
-        """Retry saving every annotation change that could not be written."""
-        if self.session.annotations.flush():
+        """Retry saving every annotation change that could not be written; where another program
+        changed the file, ask which version stays."""
+        annotations = self.session.annotations
+        self.label_panel.commit_pending()
+        annotations.flush()
+        for study_uid, conflict in annotations.conflicts().items():
+            keep_mine = ask_which_version(self, conflict)
+            if keep_mine is not None:
+                self.statusBar().showMessage(annotations.resolve_conflict(study_uid, keep_mine=keep_mine), 15000)
+        if not annotations.has_unsaved:
             self.statusBar().showMessage("All annotations are saved", 5000)
 
     # -- export / import ---------------------------------------------------------------------
@@ -571,12 +580,17 @@ class MainWindow(QMainWindow):
         st.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        if not self.session.annotations.flush():
+        self.label_panel.commit_pending()
+        annotations = self.session.annotations
+        if not annotations.flush():
+            conflicts = annotations.conflicts()
+            kept = "".join(f"\n{c.path.name} was changed by another program; your version is in "
+                           f"{c.conflict_path or 'memory only'}." for c in conflicts.values())
             answer = QMessageBox.warning(
                 self, "Annotations not saved",
-                "Some annotation changes could not be saved and will be lost if you close now.\n\n"
-                f"Check the folder {self.session.annotations.store.directory} and choose Retry, "
-                "or close anyway.",
+                "Some annotation changes could not be saved to their study file.\n"
+                f"{kept}\n\nWhat is only in memory is lost if you close now. Check the folder "
+                f"{annotations.store.directory} and choose Retry, or close anyway.",
                 QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close
                 | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Retry)
             if answer != QMessageBox.StandardButton.Close:

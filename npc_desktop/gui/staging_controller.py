@@ -11,6 +11,8 @@ stale when the ROIs change. Widgets subscribe to the signals; only plain objects
 
 from __future__ import annotations
 
+import logging
+
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +39,8 @@ from .workers import JobHandle
 
 if TYPE_CHECKING:
     from .session import SessionModel
+
+log = logging.getLogger(__name__)
 
 RETIRE_POLL_MS = 250
 """How often a replaced inference thread is checked for having stopped."""
@@ -113,6 +117,7 @@ class StagingController(QObject):
         self._service: Optional[InferenceService] = None
         self._info: dict[int, EngineInfo] = {}
         self._retiring: list[InferenceService] = []
+        self._pending_start: Optional[tuple[Optional[str]]] = None
         self._retire_timer = QTimer(self)
         self._retire_timer.setInterval(RETIRE_POLL_MS)
         self._retire_timer.timeout.connect(self._poll_retiring)
@@ -140,6 +145,12 @@ class StagingController(QObject):
         """Load the models in the background: the bundle folder, or the untrained demo when None."""
         if self._service is not None:
             self._retire(self._service)
+        if self._retiring:
+            # One ensemble in memory at a time: load the new one once the replaced one has stopped.
+            self._pending_start = (bundle,)
+            self._set_status(ModelStatus(ModelPhase.LOADING, bundle))
+            return
+        self._pending_start = None
         factory = self.factories.demo() if bundle is None else self.factories.bundle(bundle)
         key = id(factory)
 
@@ -183,10 +194,17 @@ class StagingController(QObject):
         self.start(None)
 
     def shutdown(self) -> None:
-        """Stop staging and every inference thread (window closing)."""
+        """Stop staging and every inference thread (window closing).
+
+        Waits for each thread to end: destroying a running QThread aborts the process, and no
+        thread may outlive the window. The worker checks the abort flag between member builds and
+        batches, so the wait is at most one of those.
+        """
         self.cancel()
         for service in [s for s in [self._service, *self._retiring] if s is not None]:
-            service.shutdown()
+            if not service.shutdown(5000):
+                log.warning("waiting for the staging thread to finish its current step before closing")
+                service.shutdown(None)
         self._service = None
         self._retiring.clear()
         self._retire_timer.stop()
@@ -208,6 +226,9 @@ class StagingController(QObject):
                 service.deleteLater()
         if not self._retiring:
             self._retire_timer.stop()
+            if self._pending_start is not None:
+                (bundle,) = self._pending_start
+                self.start(bundle)
 
     def _set_status(self, status: ModelStatus) -> None:
         self.status = status
@@ -378,7 +399,8 @@ class StagingController(QObject):
         self._load_jobs.clear()
         used = {p.series_instance_uid for p in result.patches}
         volumes = {uid: v for uid, v in request.volumes.items() if uid in used}
-        self.staged = StagedResult(result, request.annotations, volumes, request.signature, self.status.info)
+        self.staged = StagedResult(result, request.annotations, volumes, request.signature, self.status.info,
+                                   request.roi_ids)
         self.result_changed.emit(self.staged)
         self._check_stale()
         self._set_busy(False)  # after the result: a listener knows a request ended without one

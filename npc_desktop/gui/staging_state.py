@@ -167,6 +167,8 @@ class StagedResult:
         :func:`roi_signature` of the study's ROIs at that moment (the result is stale when it changes).
     engine
         The engine that produced it.
+    roi_ids
+        The ROIs staged when only some were asked for.
     """
 
     result: StagingResult
@@ -174,6 +176,13 @@ class StagedResult:
     volumes: dict[str, Volume]
     signature: RoiSignature
     engine: Optional[EngineInfo] = None
+    roi_ids: Optional[tuple[str, ...]] = None
+    """The ROIs staged when only some were asked for (None: all of the study's ROIs)."""
+
+    @property
+    def partial(self) -> bool:
+        """True when only some of the study's ROIs were staged: not a patient-level result."""
+        return self.roi_ids is not None and len(self.roi_ids) < len(self.annotations.rois)
 
     @property
     def study_uid(self) -> str:

@@ -142,9 +142,14 @@ class StagingUi(QObject):
     def export_report(self) -> None:
         """Ask how to write the report of the last staging result (offering to stage first)."""
         st = self.staging
-        if st.staged is None or st.stale:
-            why = ("There is no staging result for this study yet." if st.staged is None
-                   else "The ROIs changed after the last staging: its result is out of date.")
+        if st.staged is None or st.stale or st.staged.partial:
+            if st.staged is None:
+                why = "There is no staging result for this study yet."
+            elif st.stale:
+                why = "The ROIs changed after the last staging: its result is out of date."
+            else:
+                why = ("The last staging covered only the selected ROI, not all of the study's ROIs: "
+                       "it is not the patient-level result a report needs.")
             answer = QMessageBox.question(
                 self.window, "Stage first?", f"{why}\n\nStage the study's ROIs now and then export the report?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
@@ -168,9 +173,12 @@ class StagingUi(QObject):
         if index is not None:
             study = next((s for p in index.patients for s in p.studies
                           if s.study_instance_uid == staged.study_uid), None)
+        # The sign-off is read now, not at staging time: the note is usually written after staging.
+        current = self.session.annotations.study(staged.study_uid)
+        label = current.label if current is not None else None
         self.session.jobs.submit(
             f"Writing report {request.path.name}",
-            lambda progress, cancel: exports.report_job(staged, request, study, index, progress, cancel),
+            lambda progress, cancel: exports.report_job(staged, request, study, index, progress, cancel, label=label),
             self._report_written,
             on_failed=lambda message: self.session.error_occurred.emit("Report not written", message),
             on_cancelled=lambda: self.session.status_message.emit("Report export cancelled"),

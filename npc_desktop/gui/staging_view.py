@@ -65,10 +65,14 @@ def member_names(staged: StagedResult) -> dict[str, str]:
     return display_names(staged.result, manifest)
 
 
-def _agreement(agreement: float, votes: tuple[str, ...], predicted: str) -> tuple[str, bool]:
-    count = sum(v == predicted for v in votes)
-    split = count < len(votes)
-    text = f"{count} of {len(votes)} models agree ({agreement:.0%})"
+def _agreement(agreement: float, votes: tuple[str, ...], predicted: str,
+               weights: tuple[float, ...]) -> tuple[str, bool]:
+    # A member with vote weight 0 (the Basic CNN baseline of a trained bundle) is shown but does
+    # not vote, so it can neither make nor break agreement.
+    voting = [v for v, w in zip(votes, weights) if w > 0]
+    count = sum(v == predicted for v in voting)
+    split = count < len(voting)
+    text = f"{count} of {len(voting)} voting models agree ({agreement:.0%})"
     return (text + " — split decision" if split else text + " — unanimous"), split
 
 
@@ -79,10 +83,15 @@ def patient_summary(staged: StagedResult) -> Optional[PatientSummary]:
     if patient is None:
         return None
     names = member_names(staged)
-    text, split = _agreement(patient.agreement, patient.member_votes, patient.predicted)
+    text, split = _agreement(patient.agreement, patient.member_votes, patient.predicted, result.vote_weights)
     votes = " · ".join(f"{names[m]} {v}" for m, v in zip(result.member_names, patient.member_votes))
     probability = float(np.max(patient.probabilities))
-    return PatientSummary(f"Stage {patient.predicted}", f"p = {percent(probability)}", text, split, votes)
+    stage = f"Stage {patient.predicted}"
+    if staged.partial:
+        # One ROI alone is not the patient's stage; say so where the stage is read.
+        stage = f"{patient.predicted} (selected ROI only)"
+        text = f"{len(staged.roi_ids or ())} of {len(staged.annotations.rois)} ROIs staged - stage all for the patient. " + text
+    return PatientSummary(stage, f"p = {percent(probability)}", text, split, votes)
 
 
 def _series_name(staged: StagedResult, uid: str) -> str:
@@ -104,7 +113,7 @@ def patch_lines(staged: StagedResult) -> list[PatchLine]:
     lines = []
     for number, patch in enumerate(staged.result.patches, start=1):
         kind = KIND_WORDS.get(patch.kind, patch.kind)
-        _, split = _agreement(patch.agreement, patch.member_votes, patch.predicted)
+        _, split = _agreement(patch.agreement, patch.member_votes, patch.predicted, staged.result.vote_weights)
         lines.append(PatchLine(
             roi_id=patch.roi_id,
             label=f"{number}. {kind}",

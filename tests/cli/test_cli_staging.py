@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,11 @@ def test_stage_prints_patches_and_patient(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("bundle tiny-test 0.1")
     assert sum(line.startswith("patch ") for line in lines) == 2
+    # Slices are numbered from 1, as in the viewer ("Im k / n") and the PDF report.
+    lesions = demo_study.lesions_for("T2")
+    expected = sorted(lesion.slice_index + 1 for lesion in (lesions[len(lesions) // 2], lesions[0]))
+    printed = [re.match(r"patch \d+ \([a-z_]+, slice (\d+), rows ", line) for line in lines if line.startswith("patch ")]
+    assert sorted(int(match.group(1)) for match in printed if match) == expected
     assert sum(line.strip().startswith(("densenet121", "basic_cnn")) for line in lines) == 4
     assert lines[-1].startswith("patient: ") and "mean of 2 patch(es)" in lines[-1]
     assert main([*argv, "--json"]) == 0
@@ -109,3 +115,59 @@ def test_bundle_info_on_missing_folder_has_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{tmp_path / 'missing'}: no such bundle folder" in result.stderr
+
+
+@pytest.fixture
+def autosave_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder the workstation autosaves to, for this test only."""
+    import npc_desktop.core.persistence as persistence
+
+    folder = tmp_path / "autosave"
+    monkeypatch.setattr(persistence, "default_annotation_dir", lambda: folder)
+    return folder
+
+
+def test_stage_says_when_it_used_the_backup_of_the_autosave(
+    demo_study: Any, cli_bundle: Path, annotation_file: Path, autosave_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from npc_desktop.core.annotations import AnnotationSet
+    from npc_desktop.core.persistence import AnnotationStore
+
+    store = AnnotationStore()
+    full = AnnotationSet.from_dict(json.loads(annotation_file.read_text()))
+    store.save(AnnotationSet(full.study_instance_uid, full.rois[:1]))
+    store.save(full)  # the backup holds the one-ROI version
+    path = store.path_for(full.study_instance_uid)
+    path.write_text("{ damaged")
+    assert main(["stage", str(demo_study.root), "--bundle", str(cli_bundle)]) == 0
+    captured = capsys.readouterr()
+    (moved,) = autosave_dir.glob(path.name + ".corrupt-*")
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("npc-desktop: warning: ")
+    assert str(path) in err[0] and str(moved) in err[0] and "restored from the backup" in err[0]
+    assert sum(line.startswith("patch ") for line in captured.out.splitlines()) == 1  # the backup's ROI
+
+
+def test_stage_with_an_unreadable_autosave_exits_2_naming_it(
+    demo_study: Any, annotation_file: Path, autosave_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from npc_desktop.core.annotations import AnnotationSet
+    from npc_desktop.core.persistence import AnnotationStore
+
+    store = AnnotationStore()
+    annotations = AnnotationSet.from_dict(json.loads(annotation_file.read_text()))
+    store.save(annotations)
+    path = store.path_for(annotations.study_instance_uid)
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert main(["stage", str(demo_study.root), "--demo-bundle"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(path) in err and "Permission denied" in err
+    assert path.exists() and not list(autosave_dir.glob("*.corrupt-*"))  # left where it is

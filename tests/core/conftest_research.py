@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -81,10 +81,15 @@ class PlantedStudy:
     uids: list[str]
 
 
-def plant_phi(demo_study, out_dir: Path, number: int, stage: str) -> PlantedStudy:
+def plant_phi(
+    demo_study, out_dir: Path, number: int, stage: str, *, patient_id: Optional[str] = None,
+    name: Optional[str] = None, max_rois: Optional[int] = None,
+) -> PlantedStudy:
     """Re-write the demo study as patient ``number`` with planted names, IDs, dates and new UIDs.
 
-    The ROIs are the demo's ground-truth lesion boxes on the new UIDs; the label is ``stage``.
+    The ROIs are the demo's ground-truth lesion boxes on the new UIDs (the first ``max_rois``
+    of them if given); the label is ``stage``. ``patient_id`` and ``name`` replace the planted
+    PatientID and PatientName (``""`` leaves them empty).
     """
     import pydicom
     from pydicom.uid import generate_uid
@@ -103,6 +108,10 @@ def plant_phi(demo_study, out_dir: Path, number: int, stage: str) -> PlantedStud
         "physician": f"Drphys{number}^Secret",
         "description_word": f"Descword{number}",
     }
+    if patient_id is not None:
+        planted["patient_id"] = patient_id
+    if name is not None:
+        planted["name"] = name
     uid_map: dict[str, str] = {}
 
     def new_uid(old: str) -> str:
@@ -129,7 +138,7 @@ def plant_phi(demo_study, out_dir: Path, number: int, stage: str) -> PlantedStud
             ds.save_as(target, enforce_file_format=True)
     study_uid = uid_map[demo_study.study_instance_uid]
     rois = []
-    for lesion in demo_study.lesions:
+    for lesion in demo_study.lesions[:max_rois]:
         row0, col0, row1, col1 = lesion.bbox
         rois.append(RectRoi(
             study_instance_uid=study_uid, series_instance_uid=uid_map[demo_study.series_uids[lesion.series_key]],

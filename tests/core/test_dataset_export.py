@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -22,14 +23,17 @@ from npc_desktop.core.research.export import (
     ExportOptions,
     StudySource,
     export_dataset,
+    normalise_patient_name,
     sequence_of,
     sources_from_paths,
 )
+from npc_desktop.core.research.export_manifest import csv_bytes
 from npc_desktop.core.research.patchset import DatasetError, load_patch_set
 from npc_desktop.core.research.pngio import CRITICAL_CHUNKS, png_chunks, read_png
 from tests.core.conftest_research import PlantedStudy, plant_phi
 
 STAGES = ("IVa", "III", "IVa", "III", "IVa")
+PSEUDONYM = re.compile(r"P-[0-9A-HJKMNP-TV-Z]{8}")
 
 
 @pytest.fixture(scope="module")
@@ -145,14 +149,97 @@ def test_split_is_by_patient_and_stratified(exported) -> None:
     assert patch_set.class_names == ("III", "IVa") and len(patch_set) == result.patches
 
 
-def test_pseudonyms_do_not_follow_input_order(planted, tmp_path: Path) -> None:
+def _sides_by_study(result) -> dict[str, str]:
+    """Study UID -> split side, through the mapping file (pseudonym -> study)."""
+    pseudonyms = {r["study_instance_uid"]: r["pseudonym"] for r in csv.DictReader(open(result.mapping_file))}
+    return {uid: result.split.side(p) for uid, p in pseudonyms.items()}
+
+
+def test_pseudonyms_are_random_and_the_split_is_seeded(planted, exported, tmp_path: Path) -> None:
+    """The same studies and seed give the same split but new pseudonyms: the recorded seed does not invert them."""
+    first, _ = exported
     sources = [StudySource(s.root, s.annotations) for s in planted]
-    orders = set()
-    for seed in range(4):
-        result = export_dataset(sources, tmp_path / f"out{seed}", options=ExportOptions(seed=seed, mapping_file=tmp_path / f"m{seed}.csv"))
-        orders.add(tuple(r["pseudonym"] for r in csv.DictReader(open(result.mapping_file))
-                         if r["study_instance_uid"] == planted[0].annotations.study_instance_uid))
-    assert len(orders) > 1
+    again = export_dataset(sources, tmp_path / "again", options=ExportOptions(seed=3, mapping_file=tmp_path / "m.csv"))
+    assert _sides_by_study(again) == _sides_by_study(first)
+    names = [set(r.split.train + r.split.test) for r in (first, again)]
+    assert all(len(n) == 5 and all(PSEUDONYM.fullmatch(p) for p in n) for n in names)
+    assert names[0].isdisjoint(names[1])
+    other_seeds = {tuple(sorted(_sides_by_study(export_dataset(
+        sources, tmp_path / f"seed{seed}", options=ExportOptions(seed=seed, mapping_file=tmp_path / f"m{seed}.csv")
+    )).items())) for seed in (0, 1, 2)}
+    assert len(other_seeds | {tuple(sorted(_sides_by_study(first).items()))}) > 1  # the seed does choose the split
+
+
+def test_single_study_exports_get_distinct_pseudonyms(planted, tmp_path: Path) -> None:
+    """As the GUI exports one open study at a time: merged, they must not share a pseudonym."""
+    patients = []
+    for number, study in enumerate(planted[:3]):
+        result = export_dataset([StudySource(study.root, study.annotations)], tmp_path / f"gui{number}")
+        patients.append({row["patient"] for row in _manifest(result.root)})
+        assert len({row["export_id"] for row in _manifest(result.root)}) == 1
+    assert all(len(p) == 1 for p in patients) and len(set.union(*patients)) == 3
+
+
+def test_patient_identity_by_id_then_normalised_name(demo_study, tmp_path: Path) -> None:
+    """One ID is one patient whatever the name's format; without an ID names match after normalisation;
+    placeholder or empty names never merge patients."""
+    specs = [  # (patient ID, name, stage)
+        ("PIDX1", "DOE^JOHN", "IVa"), ("PIDX1", "Doe^John^^^", "IVa"), ("PIDX1", "ROE^JANE", "IVa"),
+        ("", "SMITH^ANN", "III"), ("", " smith ^ann^^", "III"),
+        ("", "ANONYMOUS", "IVa"), ("", "anonymous^^", "IVa"), ("", "", "III"),
+    ]
+    studies = [plant_phi(demo_study, tmp_path / f"s{i}", i, stage, patient_id=pid, name=name, max_rois=1)
+               for i, (pid, name, stage) in enumerate(specs, start=1)]
+    result = export_dataset([StudySource(s.root, s.annotations) for s in studies], tmp_path / "out",
+                            options=ExportOptions(mapping_file=tmp_path / "map.csv"))
+    mapping = {r["study_instance_uid"]: r["pseudonym"] for r in csv.DictReader(open(result.mapping_file))}
+    pseudonym = [mapping[s.annotations.study_instance_uid] for s in studies]
+    assert pseudonym[0] == pseudonym[1] == pseudonym[2]
+    assert pseudonym[3] == pseudonym[4]
+    assert len({pseudonym[0], pseudonym[3], pseudonym[5], pseudonym[6], pseudonym[7]}) == 5
+    assert result.patients == 5
+    sides: dict[str, set[str]] = {}
+    for row in _manifest(result.root):
+        sides.setdefault(row["patient"], set()).add(row["split"])
+    assert all(len(s) == 1 for s in sides.values())
+    notes = result.notes
+    assert any(n.startswith(f"study 3 ({studies[2].root})") and "same patient ID as study 1" in n for n in notes)
+    assert not any(n.startswith("study 2 ") for n in notes)  # DOE^JOHN = Doe^John^^^: nothing to doubt
+    assert any(n.startswith("study 5 ") and "matched to study 4 by the patient name" in n for n in notes)
+    for number in (6, 7):
+        assert any(n.startswith(f"study {number} ") and "placeholder patient name" in n for n in notes)
+    assert any(n.startswith("study 8 ") and "no patient ID and no patient name" in n for n in notes)
+    assert not any(word in " ".join(notes).upper() for word in ("DOE", "ROE", "SMITH", "PIDX1", "ANONYMOUS"))
+
+
+@pytest.mark.parametrize(("name", "normal"), [("DOE^JOHN^^^", "DOE^JOHN"), (" doe ^ john  paul ^", "DOE^JOHN PAUL"),
+                                              ("^^", ""), ("Müller^Jörg", "MÜLLER^JÖRG")])
+def test_patient_names_are_normalised(name: str, normal: str) -> None:
+    assert normalise_patient_name(name) == normal
+
+
+def test_merged_exports_with_one_pseudonym_are_reported(exported, tmp_path: Path) -> None:
+    """Two exports merged into one folder: a pseudonym found in both is flagged when the set is read."""
+    import shutil
+
+    result, _ = exported
+    merged = Path(shutil.copytree(result.root, tmp_path / "merged"))
+    rows = _manifest(merged)
+    assert load_patch_set(merged).warnings == ()
+    victim = rows[0]["patient"]
+    copied = [row for row in rows if row["patient"] == victim][1:]
+    assert copied
+    for row in copied:
+        row["export_id"] = "0123456789ab"  # as if these rows came from another export under the same pseudonym
+    (merged / "manifest.csv").write_bytes(csv_bytes(MANIFEST_COLUMNS, rows))
+    patch_set = load_patch_set(merged)
+    assert len(patch_set.warnings) == 1 and f"patient {victim} comes from 2 different exports" in patch_set.warnings[0]
+    assert patch_set.description["warnings"] == list(patch_set.warnings)
+    for row in copied:  # the other export put its patient in the other set
+        row["split"] = "test" if rows[0]["split"] == "train" else "train"
+    (merged / "manifest.csv").write_bytes(csv_bytes(MANIFEST_COLUMNS, rows))
+    with pytest.raises(DatasetError, match=f"patient {victim} is in both .* different exports"):
+        load_patch_set(merged)
 
 
 def test_keras_reads_the_export(exported) -> None:

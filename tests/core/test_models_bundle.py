@@ -157,3 +157,72 @@ def test_write_refuses_existing_folder_and_load_can_be_cancelled(small_bundle_di
     with pytest.raises(OperationCancelled):
         load_bundle(small_bundle_dir, progress=progress, cancel=cancel)
     assert seen == [(1, 4)]
+
+
+@pytest.fixture(scope="module")
+def one_member() -> Any:
+    """A single Basic CNN member at 32 px: quick to write."""
+    from npc_desktop.core.models.architectures import build_member
+
+    return build_member("basic_cnn", input_size=32, seed=3)
+
+
+def _folder_with(root: Path, files: dict[str, bytes]) -> Path:
+    root.mkdir(parents=True)
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def test_overwrite_replaces_only_empty_folders_and_earlier_bundles(one_member: Any, tmp_path: Path) -> None:
+    dicom = _folder_with(tmp_path / "scans", {"IM0001.dcm": b"DICM" * 40, "sub/IM0002.dcm": b"x"})
+    with pytest.raises(BundleError, match=rf"^{dicom}: is not empty and is not a model bundle"):
+        write_bundle(dicom, [one_member], name="b", overwrite=True)
+    assert (dicom / "IM0001.dcm").read_bytes() == b"DICM" * 40 and (dicom / "sub" / "IM0002.dcm").is_file()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_bundle(empty, [one_member], name="first", overwrite=True)
+    assert read_manifest(empty).name == "first"
+    write_bundle(empty, [one_member], name="second", overwrite=True)  # an earlier bundle is replaced
+    assert read_manifest(empty).name == "second" and sorted(p.name for p in empty.iterdir()) == [
+        "basic_cnn.keras", "manifest.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "scans"]  # nothing left beside it
+    (empty / "notes.txt").write_text("mine")
+    with pytest.raises(BundleError, match="holds notes.txt, which is not part of the bundle"):
+        write_bundle(empty, [one_member], name="third", overwrite=True)
+    assert (empty / "notes.txt").read_text() == "mine" and read_manifest(empty).name == "second"
+    fake = _folder_with(tmp_path / "fake", {"manifest.json": b'{"members": [{"weights_file": "../x"}], '
+                                                             b'"class_names": []}', "../x": b"keep"})
+    with pytest.raises(BundleError, match="not a model bundle"):
+        write_bundle(fake, [one_member], name="b", overwrite=True)
+    a_file = tmp_path / "file.keras"
+    a_file.write_bytes(b"keep")
+    with pytest.raises(BundleError, match="not a folder"):
+        write_bundle(a_file, [one_member], name="b", overwrite=True)
+    assert a_file.read_bytes() == b"keep"
+
+
+def test_overwrite_never_replaces_the_working_or_home_directory(
+        one_member: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from npc_desktop.core.models.bundle import check_replaceable
+
+    work = tmp_path / "project" / "work"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    for target, what in ((Path("."), "is the current directory"), (tmp_path / "project", "holds the current directory"),
+                         (Path(".."), "holds the current directory")):
+        with pytest.raises(BundleError, match=what):
+            write_bundle(target, [one_member], name="b", overwrite=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    with pytest.raises(BundleError, match=f"^{home}: is the home directory"):
+        check_replaceable(home)
+    data = _folder_with(tmp_path / "elsewhere" / "dataset", {})
+    with pytest.raises(BundleError, match=f"holds {data}"):
+        check_replaceable(tmp_path / "elsewhere", protected=[data])
+    with pytest.raises(BundleError, match=f"is {data}"):
+        check_replaceable(data, protected=[data])
+    check_replaceable(data)  # empty, and nothing protected in it
+    assert work.is_dir() and data.is_dir()

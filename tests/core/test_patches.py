@@ -266,6 +266,7 @@ def test_tcia_patches_at_the_border(tcia_dir: Path) -> None:
     first = patches[0].patch
     assert not first.clipped and 50 <= first.box.height <= 300 and 50 <= first.box.width <= 300
     assert first.box.row0 == int(np.floor(200 - 0.2 * 60 - 2.0 / row_mm + 1e-6))
+    assert first.box.col0 == int(np.floor(220 - 0.2 * 80 - 2.0 / col_mm + 1e-6))
     second = patches[1].patch
     assert second.geometry.roi_clipped and second.geometry.clipped_sides == {"top", "right"}
     assert second.box.row0 == 0 and second.box.col1 == cols

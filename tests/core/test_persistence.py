@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -21,11 +22,13 @@ from tests.conftest import roi_from_demo_lesion
 
 from npc_desktop.core.annotations import AnnotationSet, PatientLabel, RectRoi
 from npc_desktop.core.persistence import (
+    AnnotationConflict,
     AnnotationSaveError,
     AnnotationStore,
     Autosaver,
     CorruptAnnotationFile,
     LoadSource,
+    UnreadableAnnotationFile,
     default_annotation_dir,
     study_file_name,
 )
@@ -203,6 +206,176 @@ def test_save_error_names_the_file(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Two writers: a file changed on disk since the last load or save is never overwritten
+
+
+def conflict_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("study-*.conflict-*.json"))
+
+
+def test_a_file_changed_by_another_program_is_not_overwritten(tmp_path: Path) -> None:
+    mine, theirs = AnnotationStore(tmp_path), AnnotationStore(tmp_path)
+    first = filled(1)
+    mine.save(first)
+    their_set = theirs.load(STUDY).annotations
+    their_set.add(make_roi(5))
+    theirs.save(their_set)
+    my_set = mine.load(STUDY).annotations  # reload: my view is now their version ...
+    my_set.add(make_roi(7))
+    mine.save(my_set)  # ... so this save is not a conflict
+    assert len(theirs.load(STUDY).annotations) == 3
+    my_set.add(make_roi(8))
+    their_set = theirs.load(STUDY).annotations
+    their_set.add(make_roi(9))
+    theirs.save(their_set)  # changed behind my back
+    their_bytes = mine.path_for(STUDY).read_bytes()
+    with pytest.raises(AnnotationConflict) as info:
+        mine.save(my_set)
+    conflict = info.value
+    assert isinstance(conflict, AnnotationSaveError) and conflict.path == mine.path_for(STUDY)
+    assert mine.path_for(STUDY).read_bytes() == their_bytes  # theirs is untouched
+    (copy,) = conflict_files(tmp_path)
+    assert conflict.conflict_path == copy == mine.conflict_path(STUDY)
+    assert copy.name.startswith(mine.path_for(STUDY).stem + ".conflict-")
+    assert AnnotationSet.from_dict(json.loads(copy.read_text())).to_dict() == my_set.to_dict()  # mine is kept too
+    message = str(conflict)
+    assert "changed by another program" in message and "kept in memory" in message and str(copy) in message
+    # Retrying while the conflict lasts updates the same conflict file, never the study file.
+    my_set.add(make_roi(10))
+    with pytest.raises(AnnotationConflict) as again:
+        mine.save(my_set)
+    assert again.value.conflict_path == copy and conflict_files(tmp_path) == [copy]
+    assert len(json.loads(copy.read_text())["rois"]) == len(my_set)
+    assert mine.path_for(STUDY).read_bytes() == their_bytes
+    # Choosing to keep mine: theirs is kept as a conflict copy of its own, mine becomes the file.
+    result = mine.save(my_set, replace_changed=True)
+    assert result.replaced is not None and result.replaced.read_bytes() == their_bytes
+    assert mine.load(STUDY).annotations.to_dict() == my_set.to_dict() and mine.conflict_path(STUDY) is None
+    assert json.loads(mine.backup_path_for(STUDY).read_bytes()) == json.loads(their_bytes)
+    # Now the other writer is the one out of date.
+    their_set.add(make_roi(11))
+    with pytest.raises(AnnotationConflict):
+        theirs.save(their_set)
+    assert mine.load(STUDY).annotations.to_dict() == my_set.to_dict()
+
+
+def test_a_file_that_appeared_after_loading_is_a_conflict(tmp_path: Path) -> None:
+    mine, theirs = AnnotationStore(tmp_path), AnnotationStore(tmp_path)
+    my_set = mine.load(STUDY).annotations  # no file yet
+    theirs.save(filled(2))
+    my_set.add(make_roi(9))
+    with pytest.raises(AnnotationConflict):
+        mine.save(my_set)
+    assert len(theirs.load(STUDY).annotations) == 2
+    # A store that never loaded the study does not overwrite it either.
+    with pytest.raises(AnnotationConflict):
+        AnnotationStore(tmp_path).save(filled(5))
+    assert len(theirs.load(STUDY).annotations) == 2
+    # Saving what is already on disk is no conflict.
+    AnnotationStore(tmp_path).save(theirs.load(STUDY).annotations)
+
+
+def test_a_file_deleted_by_another_program_is_written_again(tmp_path: Path) -> None:
+    store = AnnotationStore(tmp_path)
+    store.save(filled(1))
+    store.path_for(STUDY).unlink()
+    store.save(filled(2))
+    assert len(store.load(STUDY).annotations) == 2
+
+
+def test_autosaver_reports_a_conflict_and_keeps_the_edit(tmp_path: Path) -> None:
+    mine, theirs = AnnotationStore(tmp_path), AnnotationStore(tmp_path)
+    my_set = mine.load(STUDY).annotations
+    errors: list[AnnotationSaveError] = []
+    saver = Autosaver(mine, my_set, on_error=errors.append)
+    my_set.add(make_roi(0))
+    their_set = theirs.load(STUDY).annotations
+    their_set.add(make_roi(1))
+    theirs.save(their_set)
+    my_set.add(make_roi(2))
+    assert saver.pending and len(errors) == 1 and isinstance(errors[0], AnnotationConflict)
+    assert theirs.load(STUDY).annotations.to_dict() == their_set.to_dict()
+    assert saver.flush(replace_changed=True) is not None and not saver.pending
+    assert mine.load(STUDY).annotations.to_dict() == my_set.to_dict()
+    assert len(conflict_files(tmp_path)) == 2  # my version while it waited, theirs when replaced
+
+
+# ---------------------------------------------------------------------------------------------
+# A file that cannot be read (permission denied, I/O error) is not corruption
+
+
+def _unreadable(monkeypatch: pytest.MonkeyPatch, path: Path, error: int = errno.EIO) -> None:
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == path:
+            raise OSError(error, os.strerror(error), str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+@pytest.mark.parametrize("error", [errno.EIO, errno.EACCES], ids=["EIO", "EACCES"])
+def test_unreadable_file_is_left_alone_and_not_saved_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int
+) -> None:
+    store = AnnotationStore(tmp_path)
+    store.save(filled(1))
+    store.save(filled(2))
+    path = store.path_for(STUDY)
+    before = {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)}
+    with monkeypatch.context() as patch:
+        _unreadable(patch, path, error)
+        with pytest.raises(UnreadableAnnotationFile) as info:
+            store.load(STUDY)
+        assert info.value.path == path and str(path) in str(info.value)
+        assert os.strerror(error) in str(info.value) and "nothing is saved over it" in str(info.value)
+        with pytest.raises(AnnotationSaveError) as save_info:
+            store.save(filled(5))
+        assert "cannot be read" in str(save_info.value) and str(path) in str(save_info.value)
+        fresh = AnnotationStore(tmp_path)
+        with pytest.raises(UnreadableAnnotationFile):
+            fresh.load(STUDY)
+    # Nothing was moved, restored or written while the file could not be read.
+    assert {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)} == before
+    result = AnnotationStore(tmp_path).load(STUDY)
+    assert result.source is LoadSource.FILE and len(result.annotations) == 2
+
+
+def test_unreadable_backup_after_a_corrupt_file_reports_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = AnnotationStore(tmp_path)
+    store.save(filled(1))
+    store.save(filled(2))
+    store.path_for(STUDY).write_text("{")
+    _unreadable(monkeypatch, store.backup_path_for(STUDY))
+    with pytest.raises(UnreadableAnnotationFile) as info:
+        store.load(STUDY)
+    assert info.value.path == store.backup_path_for(STUDY)
+    (moved,) = info.value.problems
+    assert moved.moved_to is not None and moved.moved_to.read_text() == "{"
+    assert store.backup_path_for(STUDY).exists() and not store.path_for(STUDY).exists()
+
+
+def test_an_unreadable_file_that_becomes_readable_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = AnnotationStore(tmp_path)
+    store.save(filled(2))
+    path = store.path_for(STUDY)
+    kept = path.read_bytes()
+    mine = AnnotationStore(tmp_path)
+    with monkeypatch.context() as patch:
+        _unreadable(patch, path)
+        with pytest.raises(UnreadableAnnotationFile):
+            mine.load(STUDY)
+    edits = AnnotationSet(STUDY)
+    edits.add(make_roi(9))
+    with pytest.raises(AnnotationConflict) as info:
+        mine.save(edits)  # readable again, but this store never saw its content
+    assert path.read_bytes() == kept and info.value.conflict_path is not None
+
+
+# ---------------------------------------------------------------------------------------------
 # Autosaver
 
 
@@ -230,19 +403,26 @@ def test_autosaver_saves_every_operation(tmp_path: Path) -> None:
     assert len(store.load(STUDY).annotations) == 0  # no longer watched
 
 
-def test_autosave_is_fast(tmp_path: Path) -> None:
+def test_autosave_keeps_up_with_many_edits(tmp_path: Path) -> None:
+    """Every one of 200 edits is on disk when it returns, and the backup trails by one edit.
+
+    Speed is measured by the benchmarks, not asserted here.
+    """
     store = AnnotationStore(tmp_path)
     aset = store.load(STUDY).annotations
     with Autosaver(store, aset) as saver:
-        started = time.perf_counter()
         for i in range(200):
             aset.add(make_roi(i))
-        elapsed = time.perf_counter() - started
+            if i % 50 == 49:
+                assert len(store.load(STUDY).annotations) == i + 1
+                assert len(json.loads(store.backup_path_for(STUDY).read_text())["rois"]) == i
     mean_ms = 1000 * saver.stats.total_seconds / saver.stats.saves
     print(f"autosave: {saver.stats.saves} saves, mean {mean_ms:.2f} ms, max {1000 * saver.stats.max_seconds:.2f} ms,"
           f" file {store.path_for(STUDY).stat().st_size} bytes with 200 ROIs")
-    assert saver.stats.saves == 200
-    assert mean_ms < 25 and elapsed < 10
+    assert saver.stats.saves == 200 and not saver.pending
+    assert 0 < saver.stats.max_seconds <= saver.stats.total_seconds
+    assert AnnotationStore(tmp_path).load(STUDY).annotations.to_dict() == aset.to_dict()
+    assert files_in(tmp_path) == [store.path_for(STUDY).name, store.backup_path_for(STUDY).name]
 
 
 def test_autosaver_reports_errors_and_retries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,7 +432,7 @@ def test_autosaver_reports_errors_and_retries(tmp_path: Path, monkeypatch: pytes
     saver = Autosaver(store, aset, on_error=errors.append)
     real_save = store.save
 
-    def failing(annotations: AnnotationSet) -> Any:
+    def failing(annotations: AnnotationSet, **options: Any) -> Any:
         raise AnnotationSaveError(store.path_for(STUDY), "No space left on device")
 
     monkeypatch.setattr(store, "save", failing)
@@ -298,6 +478,7 @@ CHILD = textwrap.dedent(
 
     folder, study, series, sop = sys.argv[1:5]
     store = AnnotationStore(folder)
+    lock = store.lock(study)  # as the workstation holds it while the study is open
     annotations = store.load(study).annotations
     saver = Autosaver(store, annotations)
     print("ready", flush=True)
@@ -348,6 +529,11 @@ def test_sigkill_during_editing_loses_at_most_the_edit_in_flight(tmp_path: Path,
     count = len(result.annotations)
     assert committed <= count <= committed + 1, (committed, count)
     assert [roi.row0 for roi in result.annotations] == [float(i) for i in range(count)]
+    # The killed process's lock is stale: it does not keep the study from being edited again.
+    assert store.lock_path_for(STUDY).exists()
+    with store.lock(STUDY) as lock:
+        assert json.loads(lock.path.read_text())["pid"] == os.getpid()
+    assert not store.lock_path_for(STUDY).exists()
     print(f"seed {seed}: killed after {committed} committed edits, reopened with {count} ROIs")
 
 

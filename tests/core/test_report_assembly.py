@@ -74,6 +74,22 @@ def test_demo_report_pdf_and_encapsulation(staged, demo_volumes, tmp_path: Path)
     assert dciodvfy_errors(dcm) == []
 
 
+def test_report_without_a_header_window_uses_the_automatic_one(staged, demo_volumes, tmp_path: Path) -> None:
+    import dataclasses
+
+    annotations, result = staged
+    no_window = {uid: dataclasses.replace(v, window=None) for uid, v in demo_volumes.items()}
+    content = report_content(result, annotations, no_window, key_image_count=1)
+    assert content.key_images and content.key_images[0].rgb.std() > 10
+
+
+def test_label_given_at_report_time_wins(staged, demo_volumes) -> None:
+    annotations, result = staged
+    later = PatientLabel(stage=Stage.III, reviewer="Dr. Later", note="Written after staging.")
+    content = report_content(result, annotations, demo_volumes, key_image_count=0, label=later)
+    assert content.sign_off.note == "Written after staging." and content.sign_off.clinician_stage == "III"
+
+
 def test_stage_label_text_marks_the_demo(staged) -> None:
     _, result = staged
     assert stage_label_text(result).startswith(UNTRAINED_BANNER)

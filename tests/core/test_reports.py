@@ -48,7 +48,7 @@ def make_content(*, untrained: bool = False, patches: int = 3, seed: int = 1) ->
     for i in range(patches):
         member = {m: (1 - p, p) for m, p in zip(MEMBERS, rng.uniform(0.55, 0.95, len(MEMBERS)))}
         ensemble = tuple(np.mean(list(member.values()), axis=0))
-        rows.append(PatchRow(f"T1C slice {12 + i} tumour", member, ensemble))
+        rows.append(PatchRow("T1 contrast axial", f"s{12 + i} tumour", member, ensemble))
     patient_member = {m: tuple(np.mean([r.member_probabilities[m] for r in rows], axis=0)) for m in MEMBERS}
     patient = tuple(np.mean([r.ensemble_probabilities for r in rows], axis=0))
     slice_ = rng.normal(400, 60, (128, 128)).astype(np.float32)
@@ -65,7 +65,7 @@ def make_content(*, untrained: bool = False, patches: int = 3, seed: int = 1) ->
         patient_member_probabilities=patient_member,
         model=ModelDetails("npc-ensemble", "1.0", HASH, MEMBERS, {"accuracy": 0.81}, untrained_demo=untrained),
         sign_off=SignOff("Dr. Reviewer", "Skull base involvement on slices 12-14.", "IVa"),
-        key_images=(KeyImage(key, "T1C slice 12: tumour"),),
+        key_images=(KeyImage(key, "T1 contrast axial", "slice 12: tumour"),),
     )
 
 
@@ -87,7 +87,7 @@ def test_pdf_text_holds_stage_probabilities_hash_and_disclaimer(report_pdf) -> N
     text = pdf_text(path)
     flat = " ".join(text.split())
     assert f"Ensemble stage: IVa (p = {content.stage_probability:.2f})" in flat
-    assert "5 of 5 members agree" in flat
+    assert "5 of 5 voting members agree" in flat
     assert HASH in flat
     assert " ".join(DISCLAIMER.split()[:12]) in flat
     for row in content.patches:
@@ -155,6 +155,25 @@ def test_deidentified_variant_has_no_identifiers(tmp_path: Path) -> None:
         assert planted.encode() not in raw, planted
     assert "NPC-0007" in text and "De-identified copy" in text
     assert content.stage == make_content().stage
+    for free_text in ("T1 contrast axial", "MR nasopharynx", "Skull base involvement", "Dr. Reviewer"):
+        assert free_text not in text, f"free text {free_text!r} may identify the patient"
+    assert "Series 1" in text
+
+
+def test_non_voting_baseline_does_not_count_in_agreement() -> None:
+    content = make_content()
+    members = dict(content.patient_member_probabilities)
+    members["Basic CNN"] = (0.9, 0.1)  # disagrees, but has vote weight 0
+    with_baseline = dataclasses.replace(content, patient_member_probabilities=members, non_voting=("Basic CNN",))
+    assert with_baseline.agreement == (5, 5)
+    assert dataclasses.replace(with_baseline, non_voting=()).agreement == (5, 6)
+
+
+def test_logo_that_is_not_an_image_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "logo.png"
+    fake.write_text("not an image")
+    with pytest.raises(ReportContentError, match="logo.png: not a PNG or JPEG"):
+        Institution("X", logo_path=fake)
 
 
 def test_content_refuses_inconsistent_probabilities() -> None:

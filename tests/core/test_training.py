@@ -167,6 +167,15 @@ def test_cancelled_training_resumes_from_its_checkpoint(patch_set: PatchSet, tmp
     assert any("(0 to compute" in line for line in lines)  # features came from the cache
 
 
+def test_same_seed_same_model(patch_set: PatchSet, tmp_path: Path) -> None:
+    split = patch_set.split_by_fraction(seed=0)
+    config = TrainingConfig(members=("basic_cnn",), input_sizes={"basic_cnn": 16}, basic_cnn_epochs=2, seed=11)
+    runs = [train_bundle(patch_set, split, tmp_path / f"b{i}", config=config, cache_dir=tmp_path / "cache")
+            for i in range(2)]
+    np.testing.assert_allclose(runs[0].members[0].test_probabilities, runs[1].members[0].test_probabilities, atol=1e-6)
+    assert runs[0].members[0].history == runs[1].members[0].history
+
+
 def test_training_under_a_distribution_strategy(patch_set: PatchSet, tmp_path: Path) -> None:
     import tensorflow as tf
 

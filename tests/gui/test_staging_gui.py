@@ -50,7 +50,7 @@ def test_staging_the_demo_shows_probabilities_agreement_and_the_untrained_mark(
     patient = result.patient
     assert panel.stage_label.text() == f"Stage {patient.predicted}   p = {percent(np.max(patient.probabilities))}"
     agree = sum(v == patient.predicted for v in patient.member_votes)
-    assert panel.agreement_label.text().startswith(f"{agree} of 5 models agree")
+    assert panel.agreement_label.text().startswith(f"{agree} of 5 voting models agree")
     assert ("split decision" in panel.agreement_label.text()) == (agree < 5)
     table = panel.patches
     assert table.rowCount() == len(result.patches)

@@ -45,7 +45,10 @@ from .manifest import (
 )
 from .specs import DEFAULT_CLASS_NAMES, ENSEMBLE_ARCHITECTURES
 
-__all__ = ["ModelBundle", "write_bundle", "load_bundle", "verify_bundle", "demo_bundle", "UNTRAINED_LABEL"]
+__all__ = [
+    "ModelBundle", "write_bundle", "check_replaceable", "load_bundle", "verify_bundle", "demo_bundle",
+    "UNTRAINED_LABEL",
+]
 
 
 @dataclass
@@ -130,6 +133,7 @@ def write_bundle(
     member_metrics: Optional[Mapping[str, Mapping[str, Any]]] = None,
     patient_aggregation: str = "mean",
     overwrite: bool = False,
+    protected: Sequence[Union[str, Path]] = (),
 ) -> BundleManifest:
     """Write members as a bundle folder.
 
@@ -157,7 +161,10 @@ def write_bundle(
     patient_aggregation
         ``"mean"`` (default), ``"median"`` or ``"vote"``.
     overwrite
-        Replace an existing folder.
+        Replace an existing folder, if it is empty or holds an earlier bundle and nothing else
+        (see :func:`check_replaceable`).
+    protected
+        Paths the replaced folder must not be or hold (the training data, say).
 
     Returns
     -------
@@ -170,10 +177,14 @@ def write_bundle(
         For inconsistent members or arguments.
     FileExistsError
         If ``directory`` exists and ``overwrite`` is False.
+    BundleError
+        If ``overwrite`` is set but the existing folder must not be replaced.
     """
     directory = Path(directory)
-    if directory.exists() and not overwrite:
-        raise FileExistsError(f"{directory}: already exists (choose another folder or overwrite)")
+    if directory.exists() or directory.is_symlink():
+        if not overwrite:
+            raise FileExistsError(f"{directory}: already exists (choose another folder or overwrite)")
+        check_replaceable(directory, protected=protected)
     items = list(models.items()) if isinstance(models, Mapping) else [(m.name, m) for m in models]
     if not items:
         raise ValueError("a bundle needs at least one member")
@@ -202,13 +213,96 @@ def write_bundle(
         import json
 
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n", encoding="utf-8")
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(staging, directory)
+        _replace_folder(staging, directory, protected)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _replace_folder(staging: Path, directory: Path, protected: Sequence[Union[str, Path]]) -> None:
+    if not (directory.exists() or directory.is_symlink()):
+        os.replace(staging, directory)
+        return
+    check_replaceable(directory, protected=protected)  # again: it may have changed while we wrote
+    # Move the old bundle aside first: the new one is in place before anything is deleted.
+    aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}-old-", dir=directory.parent))
+    os.replace(directory, aside / "bundle")
+    try:
+        os.replace(staging, directory)
+    except BaseException:
+        os.replace(aside / "bundle", directory)
+        aside.rmdir()
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _bundle_files(directory: Path) -> Optional[set[str]]:
+    """Names of the files an earlier bundle in ``directory`` consists of, or None if it is no bundle."""
+    import json
+
+    try:
+        data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+        members = data["members"]
+        files = {str(member["weights_file"]) for member in members}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(data.get("class_names"), list):
+        return None
+    if any("/" in f or "\\" in f or f in ("", ".", "..") for f in files):
+        return None
+    return files | {MANIFEST_NAME}
+
+
+def check_replaceable(directory: Union[str, Path], *, protected: Sequence[Union[str, Path]] = ()) -> None:
+    """Refuse to replace ``directory`` unless it is an empty folder or an earlier bundle and nothing else.
+
+    A bundle folder here is ``manifest.json`` plus the weights files its members name; anything
+    else in the folder (DICOM, a dataset, notes) means it is not only a bundle, and replacing it
+    would delete that. Whatever the content, the current directory, the home directory, folders
+    holding either of them and folders that are or hold a ``protected`` path are never replaced.
+
+    Parameters
+    ----------
+    directory
+        The folder that would be replaced.
+    protected
+        Paths the folder must not be or hold (a training dataset, a cache, a report folder...).
+
+    Raises
+    ------
+    BundleError
+        Naming the folder and why it is kept.
+    """
+    folder = Path(directory)
+    hint = "choose a new folder for the bundle"
+    if folder.is_symlink():
+        raise BundleError(folder, "is a symbolic link; it is not replaced", hint)
+    if not folder.is_dir():
+        raise BundleError(folder, "exists and is not a folder; it is not replaced", hint)
+    resolved = folder.resolve()
+    for place, what in ((Path.cwd(), "the current directory"), (Path.home(), "the home directory"),
+                        *((Path(p), str(p)) for p in protected)):
+        place = place.resolve()
+        if place == resolved:
+            raise BundleError(folder, f"is {what}; it is never replaced", hint)
+        if place.is_relative_to(resolved):
+            raise BundleError(folder, f"holds {what}; it is never replaced", hint)
+    entries = sorted(folder.iterdir())
+    if not entries:
+        return
+    allowed = _bundle_files(folder)
+    if allowed is None:
+        raise BundleError(
+            folder, f"is not empty and is not a model bundle (no readable {MANIFEST_NAME}); only an empty "
+            "folder or an earlier bundle is replaced", hint,
+        )
+    foreign = [e for e in entries if e.name not in allowed or e.is_symlink() or not e.is_file()]
+    if foreign:
+        raise BundleError(
+            folder, f"holds {foreign[0].name}, which is not part of the bundle; a bundle folder with other "
+            "files is not replaced", "move those files out or " + hint,
+        )
 
 
 def _load_member(path: Path, entry: MemberEntry, class_names: tuple[str, ...]) -> Any:

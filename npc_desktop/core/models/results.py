@@ -203,7 +203,10 @@ class StagingResult:
         }
 
     def summary_lines(self) -> list[str]:
-        """Human-readable lines: bundle, each patch with its members, the patient."""
+        """Human-readable lines: bundle, each patch with its members, the patient.
+
+        Slices are numbered from 1, as the viewer and the PDF report number them.
+        """
         lines = [f"*** {self.label} ***"] if self.untrained_demo else []
         lines.append(f"bundle {self.bundle_name} {self.bundle_version} ({self.bundle_hash[:12]}) on {self.device}")
         classes = self.class_names
@@ -214,7 +217,7 @@ class StagingResult:
         for index, patch in enumerate(self.patches, start=1):
             row0, col0, row1, col1 = patch.box
             lines.append(
-                f"patch {index} ({patch.kind}, slice {patch.slice_index}, rows {row0}-{row1}, cols {col0}-{col1}): "
+                f"patch {index} ({patch.kind}, slice {patch.slice_index + 1}, rows {row0}-{row1}, cols {col0}-{col1}): "
                 f"{patch.predicted} [{probs(patch.probabilities)}], agreement {patch.agreement:.0%}"
             )
             for name, p, vote in zip(self.member_names, patch.member_probabilities, patch.member_votes):

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from ..annotations import AnnotationSet, Stage
+from ..annotations import AnnotationSet, PatientLabel, Stage
 from ..dicom.volume import Volume
 from ..models.results import PatchStaging, StagingResult
 from .content import (
@@ -69,10 +69,18 @@ def flatten_metrics(metrics: Mapping[str, Any], *, limit: int = 8) -> dict[str, 
 
 
 def _series_label(volume: Optional[Volume]) -> str:
+    """The series' name as the report shows it (also the key the de-identified variant replaces)."""
     if volume is None:
         return "series"
-    description = volume.meta.series_description or f"Se {volume.meta.series_number or '?'}"
-    return description if len(description) <= 22 else description[:21] + "…"
+    return volume.meta.series_description or f"Se {volume.meta.series_number or '?'}"
+
+
+def display_window(volume: Volume) -> tuple[float, float]:
+    """The header window, or the automatic one when the series has none (it is optional in MR)."""
+    window = volume.window
+    if window is None or not window[1] > 0:
+        return volume.auto_window()
+    return window
 
 
 def _patient_details(volume: Volume, study: Optional[Any]) -> PatientDetails:
@@ -108,8 +116,9 @@ def _key_images(
     for (series_uid, slice_index), patches in ranked[:count]:
         volume = volumes[series_uid]
         pixels = volume.voxels[slice_index]
-        sop = volume.slices[slice_index].sop_instance_uid
-        boxes = [BoxOverlay(roi.box, roi.kind.value) for roi in annotations.for_instance(sop)]
+        ref = volume.slices[slice_index]
+        boxes = [BoxOverlay(roi.box, roi.kind.value) for roi in annotations.for_instance(ref.sop_instance_uid,
+                                                                                          ref.frame_number)]
         heatmaps = [HeatmapOverlay(p.cam_mean, p.box) for p in patches if p.cam_mean is not None]
         rows = [p.box[0] for p in patches] + [p.box[2] for p in patches]
         cols = [p.box[1] for p in patches] + [p.box[3] for p in patches]
@@ -117,14 +126,14 @@ def _key_images(
         # Enough surrounding anatomy to place the lesion, without shrinking it to a dot.
         pad = max(32, int(0.75 * max(r1 - r0, c1 - c0)))
         crop = (r0 - pad, c0 - pad, r1 + pad, c1 + pad)
-        rgb = render_key_image(pixels, window=volume.window, boxes=boxes, heatmaps=heatmaps, crop_to=crop)
+        rgb = render_key_image(pixels, window=display_window(volume), boxes=boxes, heatmaps=heatmaps, crop_to=crop)
         best = max(p.probabilities[winner] for p in patches)
         kinds = ", ".join(sorted({KIND_WORDS.get(p.kind, p.kind) for p in patches}))
-        caption = (
-            f"{_series_label(volume)}, slice {slice_index + 1}/{volume.voxels.shape[0]}: {kinds}; "
+        detail = (
+            f"slice {slice_index + 1}/{volume.voxels.shape[0]}: {kinds}; "
             f"P({result.class_names[winner]}) = {best:.2f}; heatmap explains {patches[0].cam_class}"
         )
-        images.append(KeyImage(rgb, caption))
+        images.append(KeyImage(rgb, _series_label(volume), detail))
     return tuple(images)
 
 
@@ -138,6 +147,7 @@ def report_content(
     institution: Optional[Institution] = None,
     key_image_count: int = 4,
     created: Optional[datetime] = None,
+    label: Optional[PatientLabel] = None,
 ) -> ReportContent:
     """The report for one staging run.
 
@@ -159,6 +169,9 @@ def report_content(
         Slices to show with their ROIs and Grad-CAM.
     created
         Report time; now when None.
+    label
+        The patient label to sign off with; ``annotations.label`` when None. Pass the current one
+        when the report is written after staging, so a note typed since then is not lost.
 
     Raises
     ------
@@ -174,9 +187,9 @@ def report_content(
     rows = []
     for patch in result.patches:
         volume = volumes.get(patch.series_instance_uid)
-        label = f"{_series_label(volume)} s{patch.slice_index + 1} {KIND_WORDS.get(patch.kind, patch.kind)}"
         rows.append(PatchRow(
-            label,
+            _series_label(volume),
+            f"s{patch.slice_index + 1} {KIND_WORDS.get(patch.kind, patch.kind)}",
             {names[m]: tuple(map(float, p)) for m, p in zip(result.member_names, patch.member_probabilities)},
             tuple(map(float, patch.probabilities)),
         ))
@@ -188,7 +201,7 @@ def report_content(
                    int(volumes[uid].voxels.shape[0]), counts[uid])
         for uid in used
     )
-    label = annotations.label
+    label = label if label is not None else annotations.label
     clinician_stage = "" if label.stage is Stage.UNKNOWN else label.stage.value
     metrics = flatten_metrics(manifest.provenance.get("metrics", {})) if manifest is not None else {}
     model = ModelDetails(
@@ -216,6 +229,7 @@ def report_content(
         sign_off=SignOff(reviewer=label.reviewer or "", note=label.note or "", clinician_stage=clinician_stage),
         key_images=_key_images(result, annotations, volumes, key_image_count),
         aggregation=aggregation,
+        non_voting=tuple(names[m] for m, w in zip(result.member_names, result.vote_weights) if w <= 0),
         **optional,
     )
 

@@ -40,8 +40,18 @@ class Institution:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ReportContentError("institution name: must not be empty")
-        if self.logo_path is not None and not Path(self.logo_path).is_file():
-            raise ReportContentError(f"institution logo {self.logo_path}: no such file")
+        if self.logo_path is not None:
+            if not Path(self.logo_path).is_file():
+                raise ReportContentError(f"institution logo {self.logo_path}: no such file")
+            from PIL import Image, UnidentifiedImageError
+
+            try:
+                with Image.open(self.logo_path) as logo:
+                    logo.verify()
+            except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+                raise ReportContentError(
+                    f"institution logo {self.logo_path}: not a PNG or JPEG image ({exc.__class__.__name__})"
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -77,13 +87,21 @@ class KeyImage:
     """A rendered slice (RGB uint8) with the ROIs and the Grad-CAM overlay burnt in."""
 
     rgb: np.ndarray
-    caption: str
+    series: str
+    """The series' name, replaced by a neutral one in the de-identified variant."""
+    detail: str
+    """The rest of the caption: slice, kinds, probability (no identifiers)."""
 
     def __post_init__(self) -> None:
         if self.rgb.ndim != 3 or self.rgb.shape[2] != 3 or self.rgb.dtype != np.uint8:
             raise ReportContentError(
                 f"key image '{self.caption}': expected an RGB uint8 array, got {self.rgb.dtype} {self.rgb.shape}"
             )
+
+    @property
+    def caption(self) -> str:
+        """The caption under the image."""
+        return f"{self.series}, {self.detail}" if self.series else self.detail
 
 
 def _check_probabilities(where: str, values: Sequence[float], n_classes: int) -> tuple[float, ...]:
@@ -101,11 +119,18 @@ def _check_probabilities(where: str, values: Sequence[float], n_classes: int) ->
 class PatchRow:
     """One patch's line of the probability table."""
 
-    label: str
-    """Short name shown in the table, e.g. "T1C s12 tumour"."""
+    series: str
+    """The series' name (neutral in the de-identified variant)."""
+    detail: str
+    """Slice and kind, e.g. "s12 tumour"."""
     member_probabilities: dict[str, tuple[float, ...]]
     """Per member display name, the class-probability vector."""
     ensemble_probabilities: tuple[float, ...]
+
+    @property
+    def label(self) -> str:
+        """Short name shown in the table, e.g. "T1C s12 tumour"."""
+        return f"{self.series} {self.detail}".strip()
 
 
 @dataclass(frozen=True)
@@ -154,6 +179,8 @@ class ReportContent:
     created: datetime = field(default_factory=lambda: datetime.now().astimezone())
     aggregation: str = "mean of the patch probabilities"
     deidentified_variant: bool = False
+    non_voting: tuple[str, ...] = ()
+    """Members shown for comparison that do not vote (vote weight 0, e.g. the Basic CNN baseline)."""
 
     def __post_init__(self) -> None:
         n = len(self.class_names)
@@ -186,23 +213,29 @@ class ReportContent:
 
     @property
     def agreement(self) -> tuple[int, int]:
-        """(members voting for the patient-level class, number of members)."""
+        """(voting members whose patient-level class is the ensemble's, number of voting members)."""
         winner = int(np.argmax(self.patient_probabilities))
-        votes = [int(np.argmax(p)) for p in self.patient_member_probabilities.values()]
+        votes = [int(np.argmax(p)) for name, p in self.patient_member_probabilities.items()
+                 if name not in self.non_voting]
         return sum(v == winner for v in votes), len(votes)
 
     def deidentified(self, pseudonym: str = "ANONYMOUS") -> "ReportContent":
-        """The same report without patient name, ID, birth date, accession number or UIDs.
+        """The same report without identifiers or free text that may hold them.
+
+        Patient name, ID, birth date, accession number, dates and UIDs go; so do the free-text
+        fields a person typed (study and series descriptions, the clinician's note and name),
+        which often carry names or dates. Series are named by their order ("Series 1").
 
         Parameters
         ----------
         pseudonym
             Shown in place of the patient's name and ID.
         """
-        patient = PatientDetails(
-            name=pseudonym,
-            patient_id=pseudonym,
-            sex=self.patient.sex,
-            study_description=self.patient.study_description,
-        )
-        return dataclasses.replace(self, patient=patient, deidentified_variant=True)
+        patient = PatientDetails(name=pseudonym, patient_id=pseudonym, sex=self.patient.sex)
+        neutral = {s.description: f"Series {k}" for k, s in enumerate(self.series, start=1)}
+        series = tuple(dataclasses.replace(s, description=neutral[s.description]) for s in self.series)
+        patches = tuple(dataclasses.replace(r, series=neutral.get(r.series, "Series")) for r in self.patches)
+        images = tuple(dataclasses.replace(k, series=neutral.get(k.series, "Series")) for k in self.key_images)
+        sign_off = SignOff(clinician_stage=self.sign_off.clinician_stage)
+        return dataclasses.replace(self, patient=patient, series=series, patches=patches, key_images=images,
+                                   sign_off=sign_off, deidentified_variant=True)

@@ -65,6 +65,10 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _short(text: str, limit: int = 22) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _format_date(value: str) -> str:
     if len(value) == 8 and value.isdigit():
         return f"{value[:4]}-{value[4:6]}-{value[6:]}"
@@ -160,7 +164,7 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     agree, members = content.agreement
     result_text = (
         f"Ensemble stage: {_escape(content.stage)} (p = {content.stage_probability:.2f}); "
-        f"{agree} of {members} members agree"
+        f"{agree} of {members} voting members agree"
     )
     if content.untrained:
         result_text = f"{UNTRAINED_BANNER}. " + result_text
@@ -196,9 +200,10 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     member_names = list(content.patches[0].member_probabilities)
     story.append(p(f"Probabilities per patch and member: {header}", styles["h2"]))
     header_style = styles["header"]
-    rows: list[list[object]] = [[p(_escape(n), header_style) for n in ["Patch"] + member_names + ["Ensemble"]]]
+    headers = [n + (" (baseline, no vote)" if n in content.non_voting else "") for n in member_names]
+    rows: list[list[object]] = [[p(_escape(n), header_style) for n in ["Patch"] + headers + ["Ensemble"]]]
     for row in content.patches:
-        rows.append([p(_escape(row.label), styles["cell"])]
+        rows.append([p(_escape(f"{_short(row.series)} {row.detail}"), styles["cell"])]
                     + [_cell(row.member_probabilities[m], column, content.class_names) for m in member_names]
                     + [_cell(row.ensemble_probabilities, column, content.class_names)])
     rows.append([p("<b>Patient</b>", styles["cell"])]
@@ -238,7 +243,11 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     # Sign-off and disclaimer
     sign = content.sign_off
     block = [p("Clinician", styles["h2"])]
-    block.append(p(f"<b>Note:</b> {_escape(sign.note) if sign.note else '-'}", styles["body"]))
+    if content.deidentified_variant:
+        note = "omitted in the de-identified copy (free text may identify the patient)"
+    else:
+        note = _escape(sign.note) if sign.note else "-"
+    block.append(p(f"<b>Note:</b> {note}", styles["body"]))
     block.append(Spacer(1, 14))
     block.append(p(f"Reviewed by: {_escape(sign.reviewer) if sign.reviewer else '_' * 30}"
                    f"&nbsp;&nbsp;&nbsp;&nbsp;Signature: {'_' * 28}&nbsp;&nbsp;&nbsp;&nbsp;Date: {'_' * 14}",

@@ -86,7 +86,7 @@ class TrainingConfig:
         for name in ("epochs", "basic_cnn_epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise TrainingError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
-        for name in ("fine_tune_epochs", "fine_tune_layers", "augmented_copies"):
+        for name in ("fine_tune_epochs", "fine_tune_layers", "augmented_copies", "seed"):
             if int(getattr(self, name)) < 0:
                 raise TrainingError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
         for name in ("learning_rate", "basic_cnn_learning_rate", "fine_tune_learning_rate", "lr_decay"):

@@ -6,17 +6,30 @@ as the raw 16-bit crop and as the 8-bit CLAHE image the models take, in the layo
 
     OUT/dataset.json                      format, settings, seed, split, counts
     OUT/manifest.csv                      one row per patch (see MANIFEST_COLUMNS)
-    OUT/clahe/<train|test>/<stage>/P0003_T1C_tumour_001.png
-    OUT/raw/<train|test>/<stage>/P0003_T1C_tumour_001.png
+    OUT/clahe/<train|test>/<stage>/P-7KQ2M9XT_T1C_tumour_001.png
+    OUT/raw/<train|test>/<stage>/P-7KQ2M9XT_T1C_tumour_001.png
 
-De-identified by default: patients get pseudonyms (``P0001``...) numbered in a seeded random
-order, so the numbers do not follow the input order; no patient name, ID, birth date,
-accession number, DICOM UID, series description or input path appears in a file name, the
-manifest, ``dataset.json`` or the PNGs (which carry no metadata chunks). The pseudonym ->
-patient mapping is written only when asked for, to a file outside the dataset.
+De-identified by default: patients get random pseudonyms (``P-`` and 8 characters, drawn with
+:mod:`secrets`, so neither the recorded seed nor the order of the patients reproduces them); no
+patient name, ID, birth date, accession number, DICOM UID, series description or input path
+appears in a file name, the manifest, ``dataset.json`` or the PNGs (which carry no metadata
+chunks). The pseudonym -> patient mapping is written only when asked for, to a file outside the
+dataset.
 
-The split is by patient (never by patch), stratified by stage, 4:1 by default, seeded.
+A patient is recognised by the PatientID; without one, by the patient name compared
+case- and padding-insensitively (``DOE^JOHN`` = ``Doe^John^^^``); without either (or with a
+placeholder name such as ``ANONYMOUS``), each study is its own patient. Doubtful matches are
+reported in the export's notes.
+
+The split is by patient (never by patch), stratified by stage, 4:1 by default, seeded: the same
+studies and seed give the same split, whatever the pseudonyms.
 The output appears only complete: it is built in a temporary sibling folder and renamed.
+
+Merging exports (copying several exports' folders into one and joining their manifests) is safe
+only when their pseudonyms are distinct: each export draws its own, so one patient exported twice
+gets two pseudonyms (and could land in both the training and the test set), and the same
+pseudonym in two exports would be two patients. Every row carries its export's ``export_id``;
+:func:`~.patchset.load_patch_set` warns when a pseudonym comes from two exports.
 """
 
 from __future__ import annotations
@@ -25,13 +38,12 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
-
-import numpy as np
+from typing import Any, Container, Optional, Sequence, Union
 
 from ... import __version__
 from ..annotations import AnnotationSet, RectRoi, RoiKind, Stage, utc_now
@@ -54,6 +66,10 @@ __all__ = [
     "sequence_of",
     "sources_from_paths",
     "export_dataset",
+    "new_pseudonym",
+    "normalise_patient_name",
+    "PSEUDONYM_ALPHABET",
+    "PSEUDONYM_LENGTH",
 ]
 
 _KIND_NAMES = {RoiKind.TUMOUR: "tumour", RoiKind.LYMPH_NODE: "node"}
@@ -95,7 +111,8 @@ class ExportOptions:
     train_fraction
         Share of each stage's patients in the training set (0.8: the paper's 4:1).
     seed
-        Seed of the split and of the pseudonym numbering; recorded in ``dataset.json``.
+        Seed of the split (a whole number >= 0); recorded in ``dataset.json``. Pseudonyms are
+        random, not seeded.
     kinds
         ROI kinds to export.
     mapping_file
@@ -123,7 +140,8 @@ class ExportResult:
     split
         The patient-level split.
     notes
-        Studies and ROIs that were skipped, and why (by position and input path only).
+        Studies and ROIs that were skipped, and doubtful patient matches, and why (by study
+        position and input path only, never by name or ID).
     mapping_file
         The mapping written, if asked for.
     """
@@ -215,17 +233,77 @@ def _series_for(index: StudyIndex, roi: RectRoi) -> SeriesInfo:
 
 @dataclass
 class _Patient:
-    key: tuple[str, str]
+    key: tuple[str, ...]
     pseudonym: str = ""
     stage: Optional[Stage] = None
     studies: list[tuple[int, StudySource, Any, Any]] = field(default_factory=list)
+    names: dict[str, int] = field(default_factory=dict)
     count: int = 0
 
 
-def _group_patients(
-    sources: Sequence[StudySource], indexes: dict[Path, StudyIndex], notes: list[str], seed: int
-) -> list[_Patient]:
-    patients: dict[tuple[str, str], _Patient] = {}
+PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base 32: no I, L, O or U, so a pseudonym read aloud or retyped stays the same."""
+
+PSEUDONYM_LENGTH = 8
+"""Random characters per pseudonym: 32**8 (about 1.1e12) codes, so pseudonyms of separate
+exports collide with probability about n**2 / 2.2e12 for n patients in all (under 1e-6 for 1,000)."""
+
+_PLACEHOLDER_NAMES = re.compile(
+    r"ANONYMOUS|ANONYMI[SZ]ED|ANON|DE-?IDENTIFIED|REMOVED|UNKNOWN|NO|NAME|NONAME|NONE|NULL|N/?A|PATIENT|TEST|"
+    r"X+|\*+|-+|\?+|0+"
+)
+
+
+def normalise_patient_name(name: str) -> str:
+    """A DICOM person name compared case- and padding-insensitively.
+
+    Components (``family^given^middle^prefix^suffix``) are stripped of spaces, runs of spaces
+    become one, trailing empty components are dropped and letters are upper-cased.
+
+    Examples
+    --------
+    >>> normalise_patient_name("Doe^John^^^"), normalise_patient_name(" doe ^ john ")
+    ('DOE^JOHN', 'DOE^JOHN')
+    """
+    parts = [" ".join(part.split()).upper() for part in str(name).split("^")]
+    while parts and not parts[-1]:
+        parts.pop()
+    return "^".join(parts)
+
+
+def _is_placeholder(name: str) -> bool:
+    words = [w for w in re.split(r"[\s^,.]+", name) if w]
+    return all(_PLACEHOLDER_NAMES.fullmatch(word) for word in words)
+
+
+def new_pseudonym(taken: Container[str] = ()) -> str:
+    """A random pseudonym ``P-`` + 8 characters of :data:`PSEUDONYM_ALPHABET`, not in ``taken``.
+
+    Drawn with :mod:`secrets`: nothing recorded in a dataset (its seed, its patient order)
+    reproduces it, and pseudonyms of separate exports are distinct with high probability.
+    """
+    while True:
+        code = "P-" + "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(PSEUDONYM_LENGTH))
+        if code not in taken:
+            return code
+
+
+def _patient_key(patient_info: Any, study_uid: str, where: str, notes: list[str]) -> tuple[str, ...]:
+    """Who a study belongs to: the patient ID when there is one, else the normalised name, else the study."""
+    patient_id = str(patient_info.patient_id).strip()
+    if patient_id:
+        return ("id", patient_id)
+    name = normalise_patient_name(patient_info.name)
+    if name and not _is_placeholder(name):
+        return ("name", name)
+    what = "a placeholder patient name" if name else "no patient name"
+    notes.append(f"{where}: no patient ID and {what}; exported as a patient of its own (if another study is the "
+                 "same patient, it may land in the other set: give the studies a patient ID)")
+    return ("study", study_uid)
+
+
+def _group_patients(sources: Sequence[StudySource], indexes: dict[Path, StudyIndex], notes: list[str]) -> list[_Patient]:
+    patients: dict[tuple[str, ...], _Patient] = {}
     for number, source in enumerate(sources, start=1):
         annotations = source.annotations
         where = f"study {number} ({source.path})"
@@ -244,22 +322,52 @@ def _group_patients(
             notes.append(f"{where}: no ROIs; skipped")
             continue
         patient_info, study_info = match[0]
-        key = (patient_info.patient_id, patient_info.name) if (patient_info.patient_id or patient_info.name) \
-            else ("", annotations.study_instance_uid)
+        key = _patient_key(patient_info, annotations.study_instance_uid, where, notes)
         entry = patients.setdefault(key, _Patient(key))
         if entry.stage is not None and entry.stage is not annotations.label.stage:
             raise ExportError(
                 f"{where}: labelled {annotations.label.stage.value}, but another study of the same patient is "
                 f"labelled {entry.stage.value}; a patient has one stage"
             )
+        name = normalise_patient_name(patient_info.name)
+        if key[0] == "id" and name and entry.names and name not in entry.names:
+            notes.append(
+                f"{where}: same patient ID as study {min(entry.names.values())} but another patient name; "
+                "exported as one patient (check the IDs if they are different people)"
+            )
+        if key[0] == "name" and entry.studies:
+            notes.append(f"{where}: no patient ID; matched to study {entry.studies[0][0]} by the patient name "
+                         "and exported as one patient")
+        if name:
+            entry.names.setdefault(name, number)
         entry.stage = annotations.label.stage
         entry.studies.append((number, source, patient_info, study_info))
-    ordered = list(patients.values())
-    numbers = np.random.default_rng([seed, 1]).permutation(len(ordered)) + 1
-    width = max(4, len(str(len(ordered))))
-    for entry, value in zip(ordered, numbers):
-        entry.pseudonym = f"P{int(value):0{width}d}"
+    ordered = sorted(patients.values(), key=lambda p: p.key)
+    taken: set[str] = set()
+    for entry in ordered:
+        entry.pseudonym = new_pseudonym(taken)
+        taken.add(entry.pseudonym)
     return ordered
+
+
+def _split(patients: Sequence[_Patient], options: ExportOptions) -> PatientSplit:
+    """The seeded split, made on the patients in identity order and then told by pseudonym.
+
+    The random pseudonyms play no part, so the same studies and seed give the same split.
+    """
+    width = len(str(len(patients)))
+    try:
+        by_rank = split_patients(
+            {f"{rank:0{width}d}": p.stage.value for rank, p in enumerate(patients)},  # type: ignore[union-attr]
+            train_fraction=options.train_fraction, seed=options.seed,
+        )
+    except SplitError as exc:
+        raise ExportError(str(exc)) from None
+    return PatientSplit(
+        tuple(patients[int(rank)].pseudonym for rank in by_rank.train),
+        tuple(patients[int(rank)].pseudonym for rank in by_rank.test),
+        by_rank.method, by_rank.details,
+    )
 
 
 def _check_output(out_dir: Path, mapping: Optional[Path]) -> None:
@@ -322,20 +430,16 @@ def export_dataset(
         if source.path not in indexes:
             check_cancelled(cancel)
             indexes[source.path] = index_path(source.path, cancel=cancel)
-    patients = _group_patients(sources, indexes, notes, options.seed)
+    patients = _group_patients(sources, indexes, notes)
     if not patients:
         raise ExportError("no study has both ROIs and a stage label (III or IVa); nothing to export")
-    try:
-        split = split_patients(
-            {p.pseudonym: p.stage.value for p in patients},  # type: ignore[union-attr]
-            train_fraction=options.train_fraction, seed=options.seed,
-        )
-    except SplitError as exc:
-        raise ExportError(str(exc)) from None
+    split = _split(patients, options)
     stages = [s.value for s in (Stage.III, Stage.IVA) if any(p.stage is s for p in patients)]
+    export_id = secrets.token_hex(6)
     temporary = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
-        rows = _write_patches(patients, indexes, temporary, split, stages, options, notes, progress, cancel)
+        rows = _write_patches(patients, indexes, temporary, split, stages, options, notes, progress, cancel,
+                              export_id)
         if not rows:
             raise ExportError("no ROI could be cropped; nothing to export")
         counts = _counts(rows, stages)
@@ -343,6 +447,7 @@ def export_dataset(
         info = {
             "format": EXPORT_FORMAT,
             "version": 1,
+            "export_id": export_id,
             "created": utc_now().isoformat(timespec="seconds"),
             "software": f"npc-desktop {__version__}",
             "class_names": stages,
@@ -354,6 +459,9 @@ def export_dataset(
             "images": {"clahe": "8-bit PNG after normalisation and CLAHE (the model input)",
                        "raw": "16-bit PNG of the stored values; value = png * raw_scale + raw_offset"},
             "deidentified": True,
+            "pseudonyms": (f"random codes P- + {PSEUDONYM_LENGTH} characters, not derived from the seed or the "
+                           "patients; merge exports only if their pseudonyms are distinct (the same patient in two "
+                           "exports gets two pseudonyms, and one pseudonym in two exports is two patients)"),
         }
         (temporary / "dataset.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         if out_dir.exists():
@@ -379,7 +487,7 @@ def _counts(rows: Sequence[dict[str, str]], stages: Sequence[str]) -> dict[str, 
 def _write_patches(
     patients: Sequence[_Patient], indexes: dict[Path, StudyIndex], root: Path, split: PatientSplit,
     stages: Sequence[str], options: ExportOptions, notes: list[str],
-    progress: Optional[ProgressCallback], cancel: Optional[CancelToken],
+    progress: Optional[ProgressCallback], cancel: Optional[CancelToken], export_id: str,
 ) -> list[dict[str, str]]:
     for image in ("clahe", "raw"):
         for side in ("train", "test"):
@@ -422,7 +530,7 @@ def _write_patches(
                         prepared, name=name, split=side, pseudonym=patient.pseudonym, stage=stage,
                         kind=_KIND_NAMES[prepared.patch.kind], series_label=label, sequence=sequence,
                         margin=options.margin, preprocessing=options.preprocessing, raw_scale=raw[1],
-                        raw_offset=raw[2], hashes=hashes,
+                        raw_offset=raw[2], hashes=hashes, export_id=export_id,
                     ))
                     done += 1
                     if progress is not None:

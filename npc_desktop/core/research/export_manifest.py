@@ -16,7 +16,7 @@ from ..patches import ContextMargin, PatchPreprocessing, PreparedPatch
 __all__ = ["MANIFEST_COLUMNS", "MAPPING_COLUMNS", "raw_uint16", "manifest_row", "csv_bytes"]
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
-    "file", "raw_file", "sha256", "raw_sha256", "patient", "split", "label", "sequence", "kind",
+    "file", "raw_file", "sha256", "raw_sha256", "patient", "export_id", "split", "label", "sequence", "kind",
     "series", "slice_index",
     "roi_row0", "roi_col0", "roi_row1", "roi_col1", "roi_height_mm", "roi_width_mm",
     "patch_row0", "patch_col0", "patch_row1", "patch_col1", "patch_height_px", "patch_width_px",
@@ -26,7 +26,8 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "normalisation", "window", "percentiles", "clahe", "clip_limit", "tile_grid", "scope",
     "raw_scale", "raw_offset",
 )
-"""Columns of ``manifest.csv``. Boxes are pixel edges ``(row0, col0, row1, col1)`` of the
+"""Columns of ``manifest.csv``. ``export_id`` is a random code shared by every row of one export
+(it tells the exports of a merged dataset apart). Boxes are pixel edges ``(row0, col0, row1, col1)`` of the
 slice; mm are from the slice's top-left corner. ``raw_scale``/``raw_offset`` map the raw PNG
 back to stored values: ``value = png * raw_scale + raw_offset``."""
 
@@ -63,7 +64,7 @@ def _fmt(value: float) -> str:
 def manifest_row(
     prepared: PreparedPatch, *, name: str, split: str, pseudonym: str, stage: str, kind: str, series_label: str,
     sequence: str, margin: ContextMargin, preprocessing: PatchPreprocessing, raw_scale: float, raw_offset: float,
-    hashes: tuple[str, str],
+    hashes: tuple[str, str], export_id: str = "",
 ) -> dict[str, str]:
     """One ``manifest.csv`` row (see :data:`MANIFEST_COLUMNS`) of an exported patch.
 
@@ -81,6 +82,8 @@ def manifest_row(
         How the raw PNG maps back to stored values.
     hashes
         SHA-256 of the CLAHE and the raw PNG.
+    export_id
+        The export's random code.
     """
     patch = prepared.patch
     roi = patch.roi
@@ -94,6 +97,7 @@ def manifest_row(
         "sha256": hashes[0],
         "raw_sha256": hashes[1],
         "patient": pseudonym,
+        "export_id": export_id,
         "split": split,
         "label": stage,
         "sequence": sequence,

@@ -11,6 +11,10 @@ Two layouts are read:
 
 Class names come from the data (sorted folder names, as Keras orders them), so a set of
 meningioma / glioma patches trains a bundle that stages "glioma / meningioma".
+
+Merged exports: rows that carry an ``export_id`` (every export writes one) are checked, and a
+patient pseudonym found in two different exports is reported in :attr:`PatchSet.warnings`,
+since separate exports' pseudonyms only name the same patient by chance.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "PatchSet",
     "load_patch_set",
     "read_csv_rows",
+    "pseudonym_collisions",
     "SIXTEEN_BIT_PREPROCESSING",
 ]
 
@@ -90,6 +95,9 @@ class PatchSet:
         The split written by an export, or None for a plain folder.
     description
         What was read (for provenance).
+    warnings
+        Doubts about the data that do not stop its use, one line each (a pseudonym that comes
+        from two different exports, say).
     """
 
     root: Path
@@ -97,6 +105,7 @@ class PatchSet:
     records: tuple[PatchRecord, ...]
     split: Optional[PatientSplit] = None
     description: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -230,6 +239,24 @@ def read_csv_rows(path: Path, *, key: str = "file") -> tuple[list[str], list[dic
     return columns, rows
 
 
+def pseudonym_collisions(records: Iterable[PatchRecord], where: Union[str, Path]) -> list[str]:
+    """Warnings for patients whose rows come from more than one export (``export_id`` column).
+
+    Each export draws its own random pseudonyms, so a pseudonym seen in two exports of a merged
+    dataset is most likely two different patients (or one patient exported twice).
+    """
+    exports: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        export_id = record.fields.get("export_id", "").strip()
+        if export_id:
+            exports[record.patient].add(export_id)
+    return [
+        f"{where}: patient {patient} comes from {len(ids)} different exports ({', '.join(sorted(ids))}); "
+        "they may be different patients under one pseudonym - merge only exports with distinct pseudonyms"
+        for patient, ids in sorted(exports.items()) if len(ids) > 1
+    ]
+
+
 def _norm(file: str) -> str:
     name = file.strip().replace("\\", "/")
     while name.startswith("./"):
@@ -308,7 +335,10 @@ def _load_folder(root: Path, manifests: Sequence[Path], patient_column: str) -> 
         "manifests": [p.name for p in manifests],
         "patient_column": patient_column,
     }
-    return PatchSet(root, tuple(classes), tuple(records), None, description)
+    warnings = tuple(pseudonym_collisions(records, manifests[0]))
+    if warnings:
+        description["warnings"] = list(warnings)
+    return PatchSet(root, tuple(classes), tuple(records), None, description, warnings)
 
 
 def _load_export(root: Path, image: str) -> PatchSet:
@@ -326,18 +356,22 @@ def _load_export(root: Path, image: str) -> PatchSet:
         if row["label"] not in class_names:
             raise DatasetError(f"{root / 'manifest.csv'}, line {number}: label {row['label']!r} is not one of {class_names}")
         records.append(PatchRecord(_norm(row[column]), row["label"], row["patient"], row))
-    try:
-        split = PatientSplit(
-            tuple({r.patient for r in records if r.fields.get("split") == "train"}),
-            tuple({r.patient for r in records if r.fields.get("split") == "test"}),
-            "fraction",
-            dict(info.get("split", {})),
+    warnings = tuple(pseudonym_collisions(records, root / "manifest.csv"))
+    train = {r.patient for r in records if r.fields.get("split") == "train"}
+    test = {r.patient for r in records if r.fields.get("split") == "test"}
+    both = sorted(train & test)
+    if both:
+        merged = any(f"patient {both[0]} comes from" in w for w in warnings)
+        raise DatasetError(
+            f"{root / 'manifest.csv'}: patient {both[0]} is in both the training and the test split"
+            + ("; its rows come from different exports: merge only exports with distinct pseudonyms" if merged else "")
         )
-    except SplitError as exc:
-        raise DatasetError(f"{root / 'manifest.csv'}: {exc}") from None
+    split = PatientSplit(tuple(train), tuple(test), "fraction", dict(info.get("split", {})))
     description = {"layout": "npc-desktop export", "root_name": root.name, "image": image,
                    "export": {k: info[k] for k in ("margin", "preprocessing", "split") if k in info}}
-    return PatchSet(root, class_names, tuple(sorted(records, key=lambda r: r.file)), split, description)
+    if warnings:
+        description["warnings"] = list(warnings)
+    return PatchSet(root, class_names, tuple(sorted(records, key=lambda r: r.file)), split, description, warnings)
 
 
 def load_patch_set(

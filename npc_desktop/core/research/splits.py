@@ -109,7 +109,7 @@ def split_patients(
     train_fraction
         Share of each label's patients that train, in (0, 1]; 0.8 is the paper's 4:1.
     seed
-        Seed of the shuffle; the same labels and seed give the same split.
+        Seed of the shuffle, a whole number >= 0; the same labels and seed give the same split.
 
     Returns
     -------
@@ -118,10 +118,12 @@ def split_patients(
     Raises
     ------
     SplitError
-        If the fraction is out of range or there are no patients.
+        If the fraction or the seed is out of range or there are no patients.
     """
     if not (isinstance(train_fraction, (int, float)) and 0.0 < train_fraction <= 1.0):
         raise SplitError(f"the train fraction must be in (0, 1], got {train_fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SplitError(f"the seed must be a whole number >= 0, got {seed!r}")
     if not labels:
         raise SplitError("there are no patients to split")
     by_label: dict[str, list[str]] = defaultdict(list)

@@ -181,7 +181,8 @@ def _train_member(
         train_features = cache.features(grey["train"], keys, copies, extract, batch_size=config.batch_size,
                                         cancel=cancel)
         tracker.step(1)
-        test_features = cache.features(grey["test"], input_keys(grey["test"]), 1, extract, cancel=cancel)[0]
+        test_features = (cache.features(grey["test"], input_keys(grey["test"]), 1, extract, cancel=cancel)[0]
+                         if len(data.test) else np.zeros((0, parts.feature_dim), np.float32))
         val_features = (cache.features(grey["val"], input_keys(grey["val"]), 1, extract, cancel=cancel)[0]
                         if len(data.val) else None)
         feature_seconds = time.perf_counter() - feature_started
@@ -237,6 +238,7 @@ def _save_member(model: Any, folder: Path, done: dict[str, Any]) -> None:
 
 def _prepare_data(
     patch_set: PatchSet, split: PatientSplit, config: TrainingConfig, log: Log, cancel: Optional[CancelToken],
+    notes: list[str],
 ) -> _Data:
     train = patch_set.subset(split.train)
     test = patch_set.subset(split.test)
@@ -244,15 +246,25 @@ def _prepare_data(
     if config.validation_fraction > 0:
         train_patients = set(split.train)
         labels = {p: label for p, label in patch_set.patients().items() if p in train_patients}
-        held = split_patients(labels, train_fraction=1.0 - config.validation_fraction, seed=config.seed + 1)
-        val = patch_set.subset(held.test)
-        train = patch_set.subset(held.train)
+        if labels:
+            held = split_patients(labels, train_fraction=1.0 - config.validation_fraction, seed=config.seed + 1)
+            val = patch_set.subset(held.test)
+            train = patch_set.subset(held.train)
     missing = [name for name, c in patch_set.counts(train).items() if c["patches"] == 0]
-    if not train or missing:
+    if missing:
+        counts, tested = patch_set.counts()[missing[0]], patch_set.counts(test)[missing[0]]
+        held_out = " after holding out validation patients" if config.validation_fraction > 0 else ""
         raise TrainingError(
-            f"the training set has no patches of class {missing[0] if missing else patch_set.class_names[0]!r}; "
-            "every class needs training patients"
+            f"{patch_set.root}: the training split has no patches of class {missing[0]!r}{held_out} "
+            f"({counts['patients']} patients of that class, {tested['patients']} of them in the test split); "
+            "every class needs at least one training patient"
         )
+    if not test:
+        notes.append("the test split is empty: the bundle is trained but not evaluated "
+                     "(a split by fraction tests only classes with at least 2 patients)")
+    if config.validation_fraction > 0 and not val:
+        notes.append(f"no validation patients (validation fraction {config.validation_fraction:g}): each class "
+                     "needs at least 2 training patients to hold one out; trained without validation curves")
     images = {}
     for side, records in (("train", train), ("test", test), ("val", val)):
         log(f"reading {len(records)} {side} patches")
@@ -313,7 +325,10 @@ def train_bundle(
     strategy
         A ``tf.distribute.Strategy``; the default strategy when None.
     overwrite
-        Replace an existing bundle folder.
+        Replace an existing bundle folder, only if it is empty or an earlier bundle and is not
+        (and does not hold) the current or home directory, the data, the cache, the work or the
+        report folder (:func:`~npc_desktop.core.models.bundle.check_replaceable`); checked before
+        training starts.
     progress
         ``progress(done, total)`` in epochs and feature passes.
     log
@@ -329,7 +344,7 @@ def train_bundle(
     ------
     TrainingError
         For data that cannot train (a class without training patients) or a bundle folder
-        that exists.
+        that exists (without ``overwrite``) or must not be replaced.
     OperationCancelled
         If cancelled.
     """
@@ -338,16 +353,14 @@ def train_bundle(
     from ..models.bundle import write_bundle
 
     bundle_dir = Path(bundle_dir)
-    if bundle_dir.exists() and not overwrite:
-        raise TrainingError(f"{bundle_dir}: the bundle folder exists; choose another or allow overwriting")
-    if not bundle_dir.parent.is_dir():
-        raise TrainingError(f"{bundle_dir}: its parent folder {bundle_dir.parent} does not exist")
+    work = Path(work_dir) if work_dir is not None else bundle_dir.parent / f".{bundle_dir.absolute().name}.work"
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    protected = [patch_set.root, cache, work, *([Path(report_dir)] if report_dir is not None else [])]
+    _check_bundle_dir(bundle_dir, overwrite, protected)
     log = log or (lambda message: None)
     strategy = strategy or tf.distribute.get_strategy()
-    work = Path(work_dir) if work_dir is not None else bundle_dir.parent / f".{bundle_dir.name}.work"
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     notes: list[str] = []
-    data = _prepare_data(patch_set, split, config, log, cancel)
+    data = _prepare_data(patch_set, split, config, log, cancel, notes)
     data_hash = hashlib.sha256(json.dumps(
         [[r.file, r.label, r.patient] for r in (*data.train, *data.val)] + [list(data.class_names)]
     ).encode()).hexdigest()
@@ -389,14 +402,14 @@ def train_bundle(
         bundle_dir, models, name=name or bundle_dir.name, description="trained with npc-desktop train",
         provenance=provenance, patch=_patch_pipeline(patch_set), vote_weights=weights,
         member_metrics={k: {"accuracy": v["accuracy"], "auc": v["auc"]} for k, v in member_metrics.items()},
-        overwrite=overwrite,
+        overwrite=overwrite, protected=protected,
     )
     report_files: list[Path] = []
     if evaluation is not None and report_dir is not None:
         report_files = write_report(evaluation, report_dir, title=f"Evaluation of bundle {manifest.name}",
                                     notes=[*_recipe_notes(config, split, data), *notes],
                                     provenance={"split": split.to_dict(), "training": config.to_dict()})
-    _remove_work(work)
+    _remove_work(work, config.members)
     return TrainingResult(bundle_dir, manifest, results, evaluation, report_files, notes)
 
 
@@ -413,10 +426,31 @@ def _recipe_notes(config: TrainingConfig, split: PatientSplit, data: _Data) -> l
     ]
 
 
-def _remove_work(work: Path) -> None:
+def _check_bundle_dir(bundle_dir: Path, overwrite: bool, protected: Sequence[Path]) -> None:
+    from ..models.bundle import check_replaceable
+    from ..models.errors import BundleError
+
+    if bundle_dir.exists() or bundle_dir.is_symlink():
+        if not overwrite:
+            raise TrainingError(f"{bundle_dir}: the bundle folder exists; choose another or allow overwriting")
+        try:  # before training, so a refused folder costs no training time
+            check_replaceable(bundle_dir, protected=protected)
+        except BundleError as exc:
+            raise TrainingError(str(exc)) from None
+    elif not bundle_dir.absolute().parent.is_dir():
+        raise TrainingError(f"{bundle_dir}: its parent folder {bundle_dir.absolute().parent} does not exist")
+
+
+def _remove_work(work: Path, members: Sequence[str]) -> None:
+    """Remove the members' checkpoints; the work folder itself only if nothing else is in it."""
     import shutil
 
-    shutil.rmtree(work, ignore_errors=True)
+    for arch in members:
+        shutil.rmtree(work / arch, ignore_errors=True)
+    try:
+        work.rmdir()
+    except OSError:
+        pass  # not empty (someone else's files) or already gone
 
 
 def _evaluate(results: Sequence[MemberResult], data: _Data) -> Evaluation:

@@ -74,15 +74,21 @@ class PatientLabelPanel(QWidget):
         a.current_study_changed.connect(lambda *_: self.show_current())
         a.label_changed.connect(self._on_label_changed)
         a.about_to_change_history.connect(self.commit_pending)
+        a.about_to_change_study.connect(self.commit_pending)
         self.show_current()
 
     # -- model -> view ----------------------------------------------------------------------------
 
     def show_current(self) -> None:
-        """Show the label of the current study (or disable the panel when there is none)."""
-        annotations = self.session.annotations.current
-        self.setEnabled(annotations is not None)
+        """Show the label of the current study (or disable the panel when there is none, or when
+        the study is read-only here)."""
+        model = self.session.annotations
+        annotations = model.current
+        read_only = model.read_only_reason(model.current_uid)
+        self.setEnabled(annotations is not None and read_only is None)
         self._show(annotations.label if annotations is not None else PatientLabel())
+        if read_only is not None:
+            self.status.setText("Read-only: " + read_only)
 
     def _on_label_changed(self, study_uid: str, label: PatientLabel) -> None:
         if study_uid == self.session.annotations.current_uid:
@@ -129,7 +135,8 @@ class PatientLabelPanel(QWidget):
             self.session.annotations.set_label(note=self.note.toPlainText())
 
     def commit_pending(self) -> None:
-        """Store what is typed but not stored yet (before undo/redo, on focus loss)."""
+        """Store what is typed but not stored yet (before undo/redo, a change of study, closing
+        the window, and on focus loss)."""
         if self._timer.isActive():
             self.commit_note()
         if self.reviewer.isModified():

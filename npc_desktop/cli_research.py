@@ -235,6 +235,24 @@ def _input_sizes(values: list[str], members: tuple[str, ...]) -> dict[str, int]:
     return sizes
 
 
+def _check_output_folder(args: argparse.Namespace) -> None:
+    """Refuse an unusable bundle folder before the data are read and TensorFlow starts."""
+    from .core.models.bundle import check_replaceable
+    from .core.models.errors import BundleError
+
+    output = Path(args.output)
+    if not (output.exists() or output.is_symlink()):
+        return
+    if not args.overwrite:
+        raise _usage(f"{output}: the bundle folder exists; choose another or give --overwrite")
+    protected = [Path(args.dataset), *map(Path, args.manifest)]
+    protected += [Path(folder) for folder in (args.cache_dir, args.report) if folder]
+    try:
+        check_replaceable(output, protected=protected)
+    except BundleError as exc:
+        raise _usage(str(exc)) from None
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     members = tuple(ALL_MEMBERS if args.members == "all" else [m.strip() for m in args.members.split(",") if m.strip()])
@@ -244,6 +262,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not Path(args.dataset).is_dir():
         raise _usage(f"{args.dataset}: no such folder")
     input_sizes = _input_sizes(args.input_size, members)
+    _check_output_folder(args)
     if bool(args.fine_tune_epochs) != bool(args.fine_tune_layers):
         raise _usage("--fine-tune-epochs and --fine-tune-layers: fine-tuning needs both above 0")
 

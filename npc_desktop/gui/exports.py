@@ -126,7 +126,7 @@ class DatasetRequest:
     train_fraction
         Share of each stage's patients in the training set.
     seed
-        Seed of the split and the pseudonyms.
+        Seed of the split (pseudonyms are random and not reproducible from it).
     mapping_file
         Where to write the pseudonym -> patient mapping (outside the dataset), or None.
     """

@@ -62,9 +62,45 @@ def test_export_bad_input_exits_2(annotated, tmp_path: Path, capsys: pytest.Capt
     assert "--margin" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [("export", "--seed", "-1"), ("train", "--seed", "-1"), ("evaluate", "--seed", "-3"), ("train", "--seed", "1.5"),
+     ("export", "--split", "0"), ("export", "--split", "1.2"), ("train", "--split", "1"), ("evaluate", "--split", "0"),
+     ("export", "--margin", "-0.1"), ("export", "--margin-mm", "nan"), ("train", "--epochs", "0"),
+     ("train", "--basic-cnn-epochs", "-1"), ("train", "--fine-tune-epochs", "-2"), ("train", "--batch-size", "0"),
+     ("train", "--learning-rate", "0"), ("train", "--learning-rate", "inf"), ("train", "--augmented-copies", "-1"),
+     ("train", "--validation-fraction", "1"), ("train", "--input-size", "8"), ("train", "--input-size", "vgg16=x"),
+     ("train", "--input-size", "inception_v3=32")],
+)
+def test_bad_numbers_are_one_line_naming_the_option(
+        command: str, option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_patch_set(tmp_path / "data", patients_per_class=2, patches_per_patient=1)
+    positional = {"export": [str(data)], "train": [str(data)], "evaluate": [str(data), str(data)]}[command]
+    argv = [command, *positional, "-o", str(tmp_path / "out"), f"{option}={value}"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("npc-desktop: error:") and option in lines[0], err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_overwrite_of_the_working_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    data = write_patch_set(tmp_path / "data", patients_per_class=3, patches_per_patient=1)
+    (tmp_path / "IM0001.dcm").write_bytes(b"DICM")
+    monkeypatch.chdir(tmp_path)
+    for output, why in ((".", "is the current directory"), (str(data), f"is {data}")):
+        assert main(["train", str(data), "-o", output, "--overwrite", "--members", "basic_cnn", "--input-size", "16",
+                     "--epochs", "1"]) == 2
+        err = capsys.readouterr().err
+        assert why in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "IM0001.dcm").read_bytes() == b"DICM" and len(list(data.rglob("*.png"))) == 6
+
+
 def test_bad_input_is_one_line_without_traceback(tmp_path: Path) -> None:
     for argv in (["train", str(tmp_path / "missing"), "-o", str(tmp_path / "b")],
                  ["evaluate", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "r")],
+                 ["export", str(tmp_path), "-o", str(tmp_path / "e"), "--seed", "-1"],
                  ["train", str(tmp_path), "-o", str(tmp_path / "b"), "--members", "alexnet"]):
         result = subprocess.run(_entry_point() + argv, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr

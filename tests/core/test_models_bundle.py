@@ -192,10 +192,10 @@ def test_overwrite_replaces_only_empty_folders_and_earlier_bundles(one_member: A
     with pytest.raises(BundleError, match="holds notes.txt, which is not part of the bundle"):
         write_bundle(empty, [one_member], name="third", overwrite=True)
     assert (empty / "notes.txt").read_text() == "mine" and read_manifest(empty).name == "second"
-    fake = _folder_with(tmp_path / "fake", {"manifest.json": b'{"members": [{"weights_file": "../x"}], '
-                                                             b'"class_names": []}', "../x": b"keep"})
+    other_json = _folder_with(tmp_path / "app", {"manifest.json": b'{"name": "my-app", "version": "1"}'})
     with pytest.raises(BundleError, match="not a model bundle"):
-        write_bundle(fake, [one_member], name="b", overwrite=True)
+        write_bundle(other_json, [one_member], name="b", overwrite=True)
+    assert (other_json / "manifest.json").is_file()
     a_file = tmp_path / "file.keras"
     a_file.write_bytes(b"keep")
     with pytest.raises(BundleError, match="not a folder"):

@@ -211,6 +211,48 @@ def test_bad_settings_and_data_are_refused(patch_set: PatchSet, tmp_path: Path) 
         train_bundle(patch_set, only_one_class, tmp_path / "taken")
 
 
+def test_one_patient_per_class_trains_without_a_test_set(tmp_path: Path) -> None:
+    """A fraction split of one patient per class tests nobody: train, say so, and do not evaluate."""
+    root = write_patch_set(tmp_path / "tiny", patients_per_class=1, patches_per_patient=3, seed=5)
+    patch_set = load_patch_set(root)
+    split = patch_set.split_by_fraction(seed=0)
+    assert split.test == ()
+    config = TrainingConfig(members=("basic_cnn", "vgg16"), input_sizes={"basic_cnn": 16, "vgg16": 32}, epochs=1,
+                            basic_cnn_epochs=1, augmented_copies=0, validation_fraction=0.5)
+    result = train_bundle(patch_set, split, tmp_path / "bundle", config=config, cache_dir=tmp_path / "cache")
+    assert result.evaluation is None and (tmp_path / "bundle" / "vgg16.keras").is_file()
+    assert any("the test split is empty" in note for note in result.notes)
+    assert any("no validation patients" in note for note in result.notes)
+    assert result.manifest.provenance["metrics"] == {}
+
+
+def test_overwrite_is_refused_before_training_for_folders_that_are_not_bundles(
+        patch_set: PatchSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    split = patch_set.split_by_fraction(seed=0)
+    config = TrainingConfig(members=("basic_cnn",), input_sizes={"basic_cnn": 16}, basic_cnn_epochs=1)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    (scans / "IM0001.dcm").write_bytes(b"DICM")
+    lines: list[str] = []
+    with pytest.raises(TrainingError, match=f"^{scans}: is not empty and is not a model bundle"):
+        train_bundle(patch_set, split, scans, config=config, overwrite=True, log=lines.append)
+    assert lines == [] and (scans / "IM0001.dcm").read_bytes() == b"DICM"  # refused before reading any patch
+    with pytest.raises(TrainingError, match="holds .*synthetic"):
+        train_bundle(patch_set, split, patch_set.root.parent, config=config, overwrite=True)
+    monkeypatch.chdir(scans)
+    with pytest.raises(TrainingError, match="is the current directory"):
+        train_bundle(patch_set, split, ".", config=config, overwrite=True)
+    assert (scans / "IM0001.dcm").is_file() and len(patch_set.load_images(patch_set.records[:1])) == 1
+    # A work folder of the caller's keeps whatever is not a member's checkpoint.
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "keep.txt").write_text("mine")
+    train_bundle(patch_set, split, tmp_path / "bundle", config=config, work_dir=work, cache_dir=tmp_path / "cache")
+    assert sorted(p.name for p in work.iterdir()) == ["keep.txt"]
+    train_bundle(patch_set, split, tmp_path / "bundle", config=config, cache_dir=tmp_path / "cache", overwrite=True)
+    assert (tmp_path / "bundle" / "basic_cnn.keras").is_file()
+
+
 def test_fine_tuning_changes_only_the_top_of_the_base(patch_set: PatchSet, tmp_path: Path) -> None:
     from npc_desktop.core.models.architectures import build_member
     from npc_desktop.core.models.bundle import load_bundle

@@ -302,7 +302,9 @@ def _patient_key(patient_info: Any, study_uid: str, where: str, notes: list[str]
     return ("study", study_uid)
 
 
-def _group_patients(sources: Sequence[StudySource], indexes: dict[Path, StudyIndex], notes: list[str]) -> list[_Patient]:
+def _group_patients(
+    sources: Sequence[StudySource], indexes: dict[Path, StudyIndex], notes: list[str]
+) -> list[_Patient]:
     patients: dict[tuple[str, ...], _Patient] = {}
     for number, source in enumerate(sources, start=1):
         annotations = source.annotations

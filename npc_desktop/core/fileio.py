@@ -9,7 +9,29 @@ from pathlib import Path
 from typing import Union
 
 
-def write_bytes_atomically(path: Union[str, os.PathLike], data: bytes, *, make_parents: bool = True) -> Path:
+def fsync_directory(directory: Union[str, os.PathLike]) -> None:
+    """Make a rename in ``directory`` durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomically(
+    path: Union[str, os.PathLike],
+    data: bytes,
+    *,
+    make_parents: bool = True,
+    sync_dir: bool = False,
+    temp_prefix: Union[str, None] = None,
+    temp_suffix: str = ".part",
+) -> Path:
     """Write ``data`` to ``path`` through a synced temporary file in the same folder, then rename.
 
     Parameters
@@ -20,6 +42,11 @@ def write_bytes_atomically(path: Union[str, os.PathLike], data: bytes, *, make_p
         The file content.
     make_parents
         Create missing parent folders.
+    sync_dir
+        Also sync the folder so that the rename survives a power cut.
+    temp_prefix, temp_suffix
+        Name pattern of the temporary file (``.<name>.`` and ``.part`` by default), for callers
+        that sweep up temporaries left by a crash.
 
     Returns
     -------
@@ -34,7 +61,8 @@ def write_bytes_atomically(path: Union[str, os.PathLike], data: bytes, *, make_p
     target = Path(path)
     if make_parents:
         target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    prefix = f".{target.name}." if temp_prefix is None else temp_prefix
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=temp_suffix)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
@@ -45,4 +73,6 @@ def write_bytes_atomically(path: Union[str, os.PathLike], data: bytes, *, make_p
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
+    if sync_dir:
+        fsync_directory(target.parent)
     return target

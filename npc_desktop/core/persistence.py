@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,6 +36,7 @@ from typing import Any, Callable, Optional, Union
 import platformdirs
 
 from .annotations import AnnotationError, AnnotationEvent, AnnotationSet
+from .fileio import fsync_directory, write_bytes_atomically
 from .study_lock import StudyLock, StudyLocked
 
 __all__ = [
@@ -195,20 +195,6 @@ def study_file_name(study_instance_uid: str) -> str:
     return f"study-{digest[:32]}.json"
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; directories cannot be opened like this on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
 
@@ -364,7 +350,7 @@ class AnnotationStore:
         except OSError as exc:
             problem = f"{reason}; moving it aside failed: {exc.strerror or exc}"
             raise CorruptAnnotationFile(path, problem) from exc
-        _fsync_dir(path.parent)
+        fsync_directory(path.parent)
         self._known[path] = None
         return CorruptAnnotationFile(path, reason, target)
 
@@ -510,22 +496,9 @@ class AnnotationStore:
             self._write_atomically(backup, current, sync_dir=False)
 
     def _write_atomically(self, path: Path, data: bytes, *, sync_dir: bool = True) -> None:
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(fd, "wb") as fp:
-                fp.write(data)
-                fp.flush()
-                os.fsync(fp.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            try:
-                temp.unlink()
-            except OSError:
-                pass
-            raise
-        if sync_dir:
-            _fsync_dir(path.parent)
+        # The temporary name pattern is what _sweep_temp removes after a crash.
+        write_bytes_atomically(path, data, make_parents=False, sync_dir=sync_dir,
+                               temp_prefix=f"{path.name}.", temp_suffix=".tmp")
 
 
 @dataclass

@@ -44,10 +44,15 @@ class StudyLocked(Exception):
         self.path = Path(path)
         self.pid = pid
         self.host = host
-        who = f"PID {pid}" if pid is not None else "an unknown process"
-        if host and host != socket.gethostname():
-            who += f" on {host}"
-        super().__init__(f"this study is open in another NPC Desktop window ({who}); lock file {self.path}")
+        super().__init__(f"this study is open in another NPC Desktop window ({self.holder}); lock file {self.path}")
+
+    @property
+    def holder(self) -> str:
+        """The holding process for people: ``PID n``, with the computer if it is another one."""
+        who = f"PID {self.pid}" if self.pid is not None else "an unknown process"
+        if self.host and self.host != socket.gethostname():
+            who += f" on {self.host}"
+        return who
 
 
 def _process_start(pid: int) -> Optional[float]:
@@ -128,8 +133,12 @@ class StudyLock:
                     raise StudyLocked(path, info.get("pid"), info.get("host")) from None
                 cls._take_over(path, raw)
                 continue
-            with os.fdopen(fd, "w", encoding="utf-8") as fp:
-                json.dump(me, fp)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fp:
+                    json.dump(me, fp)
+            except OSError:
+                path.unlink(missing_ok=True)
+                raise
             _held_here.add(key)
             return cls(path)
         info = cls._read(path)[1]

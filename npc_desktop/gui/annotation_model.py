@@ -173,7 +173,9 @@ class AnnotationModel(QObject):
         except AnnotationError as exc:
             self._refused[study_uid] = str(exc)
             return None
-        lock, read_only = self._lock(study_uid)
+        lock, locked = self._lock(study_uid)
+        read_only = None if locked is None else (
+            f"This study is open in another NPC Desktop window ({locked.holder}).")
         source = LoadSource.NEW
         try:
             result = self.store.load(study_uid)
@@ -192,20 +194,20 @@ class AnnotationModel(QObject):
         if source is LoadSource.NEW and examples and len(annotations) == 0:
             annotations = AnnotationSet(study_uid, examples, annotations.label)
         state = self._adopt(study_uid, annotations, source, lock, read_only)
-        if read_only is not None:
-            self.problem.emit("Study open in another window", f"{read_only}\n\n{_READ_ONLY_ADVICE}")
+        if locked is not None:
+            self.problem.emit("Study open in another window",
+                              f"{read_only}\n\n{_READ_ONLY_ADVICE}\n\n(Lock file: {locked.path})")
         elif source is LoadSource.NEW and len(annotations):
             state.autosaver.pending = True  # type: ignore[union-attr]
             self._flush_one(study_uid, state)
         return state
 
-    def _lock(self, study_uid: str) -> tuple[Optional[StudyLock], Optional[str]]:
-        """The study's lock, or why the study is read-only here."""
+    def _lock(self, study_uid: str) -> tuple[Optional[StudyLock], Optional[StudyLocked]]:
+        """The study's lock, or who holds it."""
         try:
             return self.store.lock(study_uid), None
         except StudyLocked as exc:
-            text = str(exc)
-            return None, text[:1].upper() + text[1:] + "."
+            return None, exc
         except OSError:
             return None, None  # no lock possible (the folder cannot be made): saving reports why
 

@@ -174,6 +174,7 @@ class StagingUi(QObject):
             study = next((s for p in index.patients for s in p.studies
                           if s.study_instance_uid == staged.study_uid), None)
         # The sign-off is read now, not at staging time: the note is usually written after staging.
+        self.window.label_panel.commit_pending()
         current = self.session.annotations.study(staged.study_uid)
         label = current.label if current is not None else None
         self.session.jobs.submit(

@@ -66,7 +66,7 @@ def test_stage_prints_patches_and_patient(
     # Slices are numbered from 1, as in the viewer ("Im k / n") and the PDF report.
     lesions = demo_study.lesions_for("T2")
     expected = sorted(lesion.slice_index + 1 for lesion in (lesions[len(lesions) // 2], lesions[0]))
-    printed = [re.match(r"patch \d+ \([a-z_]+, slice (\d+), rows ", line) for line in lines if line.startswith("patch ")]
+    printed = [re.match(r"patch \d+ \([a-z_]+, slice (\d+), rows ", line) for line in lines]
     assert sorted(int(match.group(1)) for match in printed if match) == expected
     assert sum(line.strip().startswith(("densenet121", "basic_cnn")) for line in lines) == 4
     assert lines[-1].startswith("patient: ") and "mean of 2 patch(es)" in lines[-1]

@@ -72,7 +72,8 @@ def test_typed_note_is_kept_when_the_window_closes(qtbot, make_window, open_stud
     assert label["note"] == "Retropharyngeal node" and label["reviewer"] == "KL"
 
 
-def test_second_window_on_a_study_is_read_only(qtbot, make_window, open_study, demo_study, annotation_dir) -> None:
+def test_second_window_on_a_study_is_read_only(qtbot, make_window, open_study, demo_study, annotation_dir,
+                                               artifacts_dir) -> None:
     first = make_window()
     open_study(first, demo_study.root, expected_viewports=2)
     roi = example_rois(demo_study)[0]
@@ -89,6 +90,7 @@ def test_second_window_on_a_study_is_read_only(qtbot, make_window, open_study, d
     assert [r.id for r in annotations.current.rois] == [roi.id]  # shown ...
     panel = second.label_panel
     assert not panel.isEnabled() and panel.status.text().startswith("Read-only: ")
+    second.label_dock.grab().save(str(artifacts_dir / "label_panel_read_only.png"))
     problems: list[str] = []
     annotations.problem.connect(lambda title, message: problems.append(title))
     assert not annotations.add_roi(example_rois(demo_study)[1])  # ... but not editable
@@ -105,8 +107,9 @@ def test_second_window_on_a_study_is_read_only(qtbot, make_window, open_study, d
     third.close()
 
 
-def _answer_conflict(qtbot, button_text: str) -> list[str]:
-    """Click ``button_text`` in the conflict question as soon as it shows; returns its text."""
+def _answer_conflict(qtbot, button_text: str, screenshot: Path) -> list[str]:
+    """Click ``button_text`` in the conflict question as soon as it shows (after a screenshot);
+    returns its text."""
     seen: list[str] = []
 
     def click() -> None:
@@ -115,6 +118,7 @@ def _answer_conflict(qtbot, button_text: str) -> list[str]:
             QTimer.singleShot(20, click)
             return
         seen.append(box.informativeText())
+        box.grab().save(str(screenshot))
         next(b for b in box.buttons() if b.text() == button_text).click()
 
     QTimer.singleShot(0, click)
@@ -123,7 +127,7 @@ def _answer_conflict(qtbot, button_text: str) -> list[str]:
 
 @pytest.mark.parametrize("keep_mine", [True, False], ids=["keep-mine", "load-other"])
 def test_a_file_changed_by_another_program_is_not_overwritten(
-    qtbot, demo_window, demo_study, annotation_dir, keep_mine: bool
+    qtbot, demo_window, demo_study, annotation_dir, artifacts_dir, keep_mine: bool
 ) -> None:
     window = demo_window
     annotations = window.session.annotations
@@ -149,7 +153,8 @@ def test_a_file_changed_by_another_program_is_not_overwritten(
     assert window.save_label.text().startswith("⚠ Annotations NOT saved")
     window.error_box.close()
     qtbot.waitUntil(lambda: window.error_box is None, timeout=5000)
-    seen = _answer_conflict(qtbot, KEEP_MINE_TEXT if keep_mine else LOAD_OTHER_TEXT)
+    seen = _answer_conflict(qtbot, KEEP_MINE_TEXT if keep_mine else LOAD_OTHER_TEXT,
+                            artifacts_dir / "annotation_conflict_question.png")
     window.save_annotations_now()  # Ctrl+S
     assert seen and str(copy) in seen[0]
     assert not annotations.has_unsaved and window.save_label.text() == ""

@@ -436,6 +436,15 @@ class PatchPreprocessing:
             "scope": self.scope,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PatchPreprocessing":
+        """The inverse of :meth:`to_dict` (JSON lists become tuples); unknown keys raise TypeError."""
+        values = dict(data)
+        for key in ("window", "percentiles", "tile_grid"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
 
 @dataclass(frozen=True, eq=False)
 class PreparedPatch:

@@ -308,11 +308,7 @@ class StagingEngine:
         """The margin and preprocessing the bundle was trained with (the app's defaults if unrecorded)."""
         patch = self.bundle.manifest.patch or {}
         margin = ContextMargin(**patch["margin"]) if patch.get("margin") else ContextMargin()
-        pre = dict(patch.get("preprocessing") or {})
-        for key in ("window", "percentiles", "tile_grid"):
-            if pre.get(key) is not None:
-                pre[key] = tuple(pre[key])
-        return margin, PatchPreprocessing(**pre)
+        return margin, PatchPreprocessing.from_dict(patch.get("preprocessing") or {})
 
     def items_from_annotations(
         self,

@@ -282,3 +282,11 @@ def test_default_normalisation_keeps_an_enhancing_lesion_unsaturated(demo_study)
     inside = raw.image
     assert np.mean(inside == 255) < 0.2, "the default window should not burn out the lesion"
     assert inside.std() > 10, "texture inside the lesion must survive normalisation"
+
+
+def test_preprocessing_dict_round_trip() -> None:
+    settings = PatchPreprocessing(normalisation="window", window=(300.0, 600.0), clip_limit=3.0, tile_grid=(4, 6),
+                                  scope="patch")
+    import json
+
+    assert PatchPreprocessing.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings

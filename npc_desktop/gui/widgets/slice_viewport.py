@@ -126,8 +126,13 @@ class SliceViewport(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(slice_index)
         self.slider.blockSignals(False)
-        self._cursor = self._cursor_at(self._cursor.column + 0.5, self._cursor.row + 0.5) if self._cursor else None
+        pointed = self._cursor
+        self._cursor = self._cursor_at(pointed.column + 0.5, pointed.row + 0.5) if pointed else None
         self._render()
+        if pointed is not None:
+            # The pointer is over this image: the status bar reads the new slice's voxel too,
+            # from the same change that updated the overlay.
+            self.session.set_cursor(self._cursor)
 
     def _on_window_changed(self, vp: int, centre: float, width: float) -> None:
         if vp != self.index or self.state.volume is None:

@@ -44,10 +44,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool_roi", "Draw &ROI", ("D",),
                "Left drag draws a rectangular ROI; with this tool ROIs can be moved and resized by their handles",
                "roi", True, "Mouse tools"),
-    ActionSpec("kind_tumour", "Mark as &Tumour", ("T",), "New ROIs and the selected ROI outline a tumour",
-               section="Annotation"),
-    ActionSpec("kind_node", "Mark as &Lymph Node", ("N",), "New ROIs and the selected ROI outline a lymph node",
-               section="Annotation"),
+    ActionSpec("kind_tumour", "Next ROI: &Tumour", ("T",),
+               "ROIs drawn from now on outline a tumour (existing ROIs keep their kind)", section="Annotation"),
+    ActionSpec("kind_node", "Next ROI: &Lymph Node", ("N",),
+               "ROIs drawn from now on outline a lymph node (existing ROIs keep their kind)", section="Annotation"),
+    ActionSpec("relabel_tumour", "Change Selected ROI to T&umour", ("Shift+T",),
+               "The selected ROI outlines a tumour (undoable)", section="Annotation"),
+    ActionSpec("relabel_node", "Change Selected ROI to Lymph &Node", ("Shift+N",),
+               "The selected ROI outlines a lymph node (undoable)", section="Annotation"),
     ActionSpec("delete_roi", "&Delete ROI", ("Delete", "Backspace"), "Delete the selected ROI", "delete",
                section="Annotation"),
     ActionSpec("undo", "&Undo", ("Ctrl+Z",), "Undo the last annotation change", "undo", section="Annotation"),
@@ -91,6 +95,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "clahe", True, "Image"),
     ActionSpec("cancel", "&Cancel", ("Esc",), "Stop indexing, loading, staging or an export", section="Files"),
     ActionSpec("shortcuts", "&Keyboard Shortcuts", ("F1",), "", "help", section="Help"),
+    ActionSpec("first_use_hints", "Show &First-Use Hints", (),
+               "A short reminder of the keys on the image while the study has no ROIs", checkable=True,
+               section="Help"),
     ActionSpec("about", "&About NPC Desktop", (), section="Help"),
 )
 
@@ -110,7 +117,8 @@ GESTURES: tuple[tuple[str, str, str], ...] = (
     ("Annotation", "Left drag (Draw ROI tool)", "Draw a ROI on the slice"),
     ("Annotation", "Click a ROI", "Select it; drag it or its handles (Draw ROI tool) to move or resize"),
     ("Annotation", "Right-click a ROI", "Change its kind or delete it"),
-    ("Annotation", "Click a row of the ROI list", "Show that ROI's slice"),
+    ("Annotation", "Click a row of the ROI list", "Show that ROI's slice; the keys then move through the slices"),
+    ("Annotation", "Right-click a row of the ROI list", "Change that ROI's kind or delete it"),
 )
 
 

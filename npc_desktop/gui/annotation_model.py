@@ -31,7 +31,6 @@ from ..core.annotations import (
     RectRoi,
     RoiKind,
     RoiRemoved,
-    RoiUpdated,
     Stage,
     utc_now,
 )
@@ -319,11 +318,8 @@ class AnnotationModel(QObject):
                           lambda: annotations.set_kind(roi_id, kind), roi_id)
 
     def set_kind(self, kind: Union[RoiKind, str]) -> None:
-        """Choose the kind new ROIs get; the selected ROI, if any, changes to it too."""
-        kind = RoiKind(kind)
-        if self.selected_id is not None:
-            self.set_roi_kind(self.selected_id, kind)
-        self._show_kind(kind)
+        """Choose the kind the next drawn ROIs get; existing ROIs keep theirs (see :meth:`set_roi_kind`)."""
+        self._show_kind(RoiKind(kind))
 
     def _show_kind(self, kind: RoiKind) -> None:
         if kind is not self.kind:
@@ -414,9 +410,6 @@ class AnnotationModel(QObject):
         if roi_id != self.selected_id:
             self.selected_id = roi_id
             self.selection_changed.emit(roi_id)
-        roi = self.find(roi_id)
-        if roi is not None:  # the kind selector shows the selected ROI's kind, the next drawing's
-            self._show_kind(roi.kind)
 
     def set_margin(self, margin: ContextMargin) -> None:
         """The context margin of the patch preview."""
@@ -546,8 +539,6 @@ class AnnotationModel(QObject):
             return
         if isinstance(event, RoiRemoved) and event.roi.id == self.selected_id:
             self.select(None)
-        if isinstance(event, RoiUpdated) and event.new.id == self.selected_id:
-            self._show_kind(event.new.kind)
         self.rois_changed.emit(uid)
 
 

@@ -32,6 +32,7 @@ from ..core.persistence import AnnotationStore
 from .actions import create_actions
 from .annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, ExportFormat
 from .overlay import format_date, format_person_name, format_value
+from .roi_kind_commands import change_roi_kind, choose_drawing_kind
 from .session import SessionModel
 from .settings import AppSettings
 from .staging_controller import EngineFactories
@@ -146,7 +147,9 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([a["undo"], a["redo"]])
         edit_menu.addSeparator()
-        edit_menu.addActions([a["kind_tumour"], a["kind_node"], a["delete_roi"]])
+        edit_menu.addActions([a["kind_tumour"], a["kind_node"]])
+        edit_menu.addSeparator()
+        edit_menu.addActions([a["relabel_tumour"], a["relabel_node"], a["delete_roi"]])
         view_menu = bar.addMenu("&View")
         view_menu.addActions([a["one_up"], a["two_up"], a["next_viewport"]])
         view_menu.addSeparator()
@@ -264,8 +267,13 @@ class MainWindow(QMainWindow):
         a["tool_window"].triggered.connect(lambda: s.set_tool(Tool.WINDOW))
         a["tool_roi"].triggered.connect(lambda: s.set_tool(Tool.ROI))
         an = s.annotations
-        a["kind_tumour"].triggered.connect(lambda: an.set_kind(RoiKind.TUMOUR))
-        a["kind_node"].triggered.connect(lambda: an.set_kind(RoiKind.LYMPH_NODE))
+        announce = s.status_message.emit
+        for name, kind in (("tumour", RoiKind.TUMOUR), ("node", RoiKind.LYMPH_NODE)):
+            a[f"kind_{name}"].triggered.connect(lambda _=False, k=kind: choose_drawing_kind(an, k, announce))
+            a[f"relabel_{name}"].triggered.connect(
+                lambda _=False, k=kind: change_roi_kind(an, an.selected_id, k, announce))
+        self.roi_list.roi_chosen.connect(lambda *_: self.grid.active_viewport().canvas.setFocus(
+            Qt.FocusReason.OtherFocusReason))
         a["delete_roi"].triggered.connect(lambda: an.delete_roi())
         a["undo"].triggered.connect(an.undo)
         a["redo"].triggered.connect(an.redo)

@@ -99,9 +99,9 @@ def test_kind_move_resize_undo_redo(qtbot, tcia_window, annotation_dir) -> None:
     annotations = window.session.annotations
     roi = _draw(qtbot, window, widget_point(viewport, 200, 220), widget_point(viewport, 260, 270))
     drawn = roi.box
-    qtbot.keyClick(canvas, Qt.Key.Key_N)  # the selected ROI becomes a lymph node
+    qtbot.keyClick(canvas, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)  # the selected ROI becomes a lymph node
     assert _rois(window)[0].kind is RoiKind.LYMPH_NODE
-    assert window.kind_selector.currentData() == "lymph_node"
+    assert window.kind_selector.currentData() == "tumour"  # the next drawing's kind is not changed
     assert viewport.rois.items[roi.id].tag_text().startswith("Lymph node")
     # Move: drag the ROI's middle.
     start = roi_centre_point(viewport, _rois(window)[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from ...core.annotations import RoiKind
@@ -13,7 +14,7 @@ from .roi_list_panel import kind_icon
 
 
 class RoiKindSelector(QComboBox):
-    """Shows the kind new ROIs get (and the selected ROI has); choosing one sets it on both."""
+    """Shows the kind the next drawn ROI gets; choosing one changes only that (not drawn ROIs)."""
 
     def __init__(self, session: SessionModel, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -21,8 +22,11 @@ class RoiKindSelector(QComboBox):
         self.setObjectName("roiKindSelector")
         for kind in RoiKind:
             self.addItem(kind_icon(kind, 14), f"{KIND_NAMES[kind]}  ({KIND_KEYS[kind]})", kind.value)
-        self.setToolTip("Kind of the ROI: new drawings and the selected ROI. Keys: "
-                        + ", ".join(f"{KIND_KEYS[k]} {KIND_NAMES[k].lower()}" for k in RoiKind))
+        self.setToolTip("Kind of the next ROI you draw. Keys: "
+                        + ", ".join(f"{KIND_KEYS[k]} {KIND_NAMES[k].lower()}" for k in RoiKind)
+                        + ". To change a drawn ROI: select it and press Shift+T or Shift+N, or right-click it")
+        # Choosing from the list must leave the keyboard with the viewer (arrow keys = slices).
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self._show(session.annotations.kind.value)
         self.activated.connect(lambda position: session.annotations.set_kind(RoiKind(self.itemData(position))))
         session.annotations.kind_changed.connect(self._show)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QMenu
 from ...core.annotations import RectRoi, RoiKind
 from .. import geometry
 from ..roi_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
+from ..roi_kind_commands import change_roi_kind
 from ..roi_style import KIND_COLOURS, KIND_KEYS, KIND_NAMES
 from ..session import SessionModel
 from ..state import Tool
@@ -144,10 +145,11 @@ class RoiLayer(QObject):
         menu = QMenu(self.canvas)
         menu.setObjectName("roiMenu")
         for kind in RoiKind:
-            action = menu.addAction(f"{KIND_NAMES[kind]}\t{KIND_KEYS[kind]}")
+            action = menu.addAction(f"{KIND_NAMES[kind]}\tShift+{KIND_KEYS[kind]}")
             action.setCheckable(True)
             action.setChecked(roi.kind is kind)
-            action.triggered.connect(lambda _=False, k=kind: annotations.set_roi_kind(roi_id, k))
+            action.triggered.connect(lambda _=False, k=kind: change_roi_kind(
+                annotations, roi_id, k, self.session.status_message.emit))
         menu.addSeparator()
         delete = menu.addAction("Delete ROI\tDel")
         delete.setObjectName("deleteRoi")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.annotations import RoiKind
+from ..roi_kind_commands import change_roi_kind
 from ..roi_style import KIND_COLOURS, KIND_NAMES
 from ..roi_table import roi_rows
 from ..session import SessionModel
@@ -39,7 +40,14 @@ def kind_icon(kind: RoiKind, size: int = 12) -> QIcon:
 
 
 class RoiListPanel(QWidget):
-    """A summary line and a table of the current study's ROIs, kept in step with the session."""
+    """A summary line and a table of the current study's ROIs, kept in step with the session.
+
+    A click on a row (or Enter) shows that ROI and emits :attr:`roi_chosen`, so the window can give
+    the keyboard back to the viewer: the arrow keys then move through the slices, not the rows.
+    """
+
+    roi_chosen = Signal(str)
+    """The user clicked a row (or pressed Enter on it): the id of its ROI, now shown."""
 
     def __init__(self, session: SessionModel, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -57,6 +65,8 @@ class RoiListPanel(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # A click must not take the keyboard from the viewer; Tab still reaches the list.
+        self.tree.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         header = self.tree.header()
         header.setStretchLastSection(False)
         for column in range(3):
@@ -70,13 +80,14 @@ class RoiListPanel(QWidget):
         self._icons = {kind: kind_icon(kind) for kind in RoiKind}
         self._items: dict[str, QTreeWidgetItem] = {}
         self._syncing = False
+        self.menu: Optional[QMenu] = None
         a = session.annotations
         a.rois_changed.connect(lambda *_: self.refresh())
         a.current_study_changed.connect(lambda *_: self.refresh())
         a.selection_changed.connect(self._show_selection)
         session.study_indexed.connect(lambda *_: self.refresh())
-        self.tree.itemClicked.connect(lambda item, _column: self._activate(item))
-        self.tree.itemActivated.connect(lambda item, _column: self._activate(item))
+        self.tree.itemClicked.connect(lambda item, _column: self._choose(item))
+        self.tree.itemActivated.connect(lambda item, _column: self._choose(item))
         self.tree.currentItemChanged.connect(lambda item, _previous: self._activate(item))
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.refresh()
@@ -136,6 +147,13 @@ class RoiListPanel(QWidget):
             return
         self.session.show_roi(item.data(0, ID_ROLE))
 
+    def _choose(self, item: Optional[QTreeWidgetItem]) -> None:
+        if item is None:
+            return
+        roi_id = item.data(0, ID_ROLE)
+        self.session.show_roi(roi_id)
+        self.roi_chosen.emit(roi_id)
+
     def _context_menu(self, pos: QPoint) -> None:
         item = self.tree.itemAt(pos)
         if item is None:
@@ -143,10 +161,16 @@ class RoiListPanel(QWidget):
         roi_id = item.data(0, ID_ROLE)
         annotations = self.session.annotations
         annotations.select(roi_id)
+        roi = annotations.find(roi_id)
         menu = QMenu(self)
+        menu.setObjectName("roiListMenu")
         for kind in RoiKind:
             action = menu.addAction(self._icons[kind], KIND_NAMES[kind])
-            action.triggered.connect(lambda _=False, k=kind: annotations.set_roi_kind(roi_id, k))
+            action.setCheckable(True)
+            action.setChecked(roi is not None and roi.kind is kind)
+            action.triggered.connect(lambda _=False, k=kind: change_roi_kind(
+                annotations, roi_id, k, self.session.status_message.emit))
         menu.addSeparator()
         menu.addAction("Delete ROI").triggered.connect(lambda: annotations.delete_roi(roi_id))
+        self.menu = menu
         menu.popup(self.tree.viewport().mapToGlobal(pos))

@@ -7,11 +7,12 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsView, QToolTip, QWidget
 
 from ..state import ViewState
+from .overlay_text import PlacedLine, corner_tooltips, draw_hint, hint_box, layout_corners
 from .slice_view_box import SliceViewBox
 
 BACKGROUND = QColor(0, 0, 0)
@@ -64,6 +65,10 @@ class ImageCanvas(pg.GraphicsView):
         self.edges: dict[str, str] = {}
         self.message = ""
         self.banner = ""
+        self.hint: list[str] = []
+        self.hint_tooltip = ""
+        self._tooltips: list[tuple[QRectF, str]] = []
+        self._placed: list[PlacedLine] = []
         self._banner_colour = QColor(255, 120, 90)
         self.active_frame = False
         self._rect: Optional[QRectF] = None
@@ -124,6 +129,25 @@ class ImageCanvas(pg.GraphicsView):
         """A centred message (empty viewport, loading); "" removes it."""
         self.message = message
         self.viewport().update()
+
+    def set_hint(self, lines: list[str], tooltip: str = "") -> None:
+        """A small box of advice at the bottom centre ([] removes it); ``tooltip`` on hovering it."""
+        if lines != self.hint or tooltip != self.hint_tooltip:
+            self.hint = list(lines)
+            self.hint_tooltip = tooltip
+            self.viewport().update()
+
+    def tooltip_at(self, pos: QPointF) -> str:
+        """The tooltip for a viewport position: the full text of a shortened corner block, or the
+        hint's; "" elsewhere (as last painted)."""
+        for area, text in self._tooltips:
+            if area.contains(pos):
+                return text
+        return ""
+
+    def painted_corner_lines(self) -> list[PlacedLine]:
+        """The corner lines as last painted: full and shown text, place."""
+        return list(self._placed)
 
     def set_banner(self, text: str, colour: Optional[QColor] = None) -> None:
         """A warning line at the top centre, under the orientation label ("" removes it)."""
@@ -193,6 +217,14 @@ class ImageCanvas(pg.GraphicsView):
             return
         super().keyPressEvent(ev)
 
+    def viewportEvent(self, ev: QEvent) -> bool:  # noqa: N802 - Qt API
+        if ev.type() == QEvent.Type.ToolTip and isinstance(ev, QHelpEvent):
+            text = self.tooltip_at(QPointF(ev.pos()))
+            if text:
+                QToolTip.showText(ev.globalPos(), text, self.viewport())
+                return True
+        return super().viewportEvent(ev)
+
     def focusInEvent(self, ev) -> None:  # noqa: N802 - Qt API
         self.activated.emit()
         super().focusInEvent(ev)
@@ -216,16 +248,20 @@ class ImageCanvas(pg.GraphicsView):
             self._text(painter, metrics, self.message, width / 2.0, height / 2.0, "centre", width - 4 * MARGIN)
         line = metrics.lineSpacing()
         # Leave the middle of the top and bottom edges to the orientation labels.
-        half = width / 2.0 - 1.5 * MARGIN - QFontMetrics(self._edge_font).horizontalAdvance("MM") / 2.0
-        for corner, lines in self.corners.items():
-            right = corner[1] == "r"
-            x = width - MARGIN if right else MARGIN
-            if corner[0] == "t":
-                ys = [MARGIN + metrics.ascent() + i * line for i in range(len(lines))]
-            else:
-                ys = [height - MARGIN - metrics.descent() - (len(lines) - 1 - i) * line for i in range(len(lines))]
-            for text, y in zip(lines, ys):
-                self._text(painter, metrics, text, x, y, "right" if right else "left", half)
+        label = QFontMetrics(self._edge_font).horizontalAdvance("MM")
+        reserve = {edge: float(label) if self.edges.get(edge) else 0.0 for edge in ("top", "bottom")}
+        placed = layout_corners(self.corners, metrics, width, height, reserve)
+        for item in placed:
+            self._text(painter, metrics, item.shown, item.x, item.baseline, "left", width)
+        self._placed = placed
+        self._tooltips = corner_tooltips(placed)
+        if self.hint:
+            rows = max(len(self.corners["bl"]), len(self.corners["br"]), 1 if self.edges else 0)
+            box = hint_box(self.hint, metrics, width, height - MARGIN - rows * line - MARGIN)
+            if box is not None:
+                draw_hint(painter, self.hint, metrics, box)
+                if self.hint_tooltip:
+                    self._tooltips.append((box, self.hint_tooltip))
         if self.edges:
             painter.setFont(self._edge_font)
             edge = QFontMetrics(self._edge_font)

@@ -31,6 +31,8 @@ from ..core.dicom import StudyIndex
 from ..core.persistence import AnnotationStore
 from .actions import create_actions
 from .annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, ExportFormat
+from .first_use_hint import SETTING_KEY as FIRST_USE_HINTS_KEY
+from .first_use_hint import FirstUseHint
 from .overlay import format_date, format_person_name, format_value
 from .roi_kind_commands import change_roi_kind, choose_drawing_kind
 from .session import SessionModel
@@ -107,6 +109,8 @@ class MainWindow(QMainWindow):
         self.clahe_panel = ClahePanel(self.session, self)
         self.progress = ProgressPanel(self.session, self)
         self.actions_by_name = create_actions(self)
+        self.first_use_hint = FirstUseHint(self.session, [v.canvas for v in self.grid.viewports],
+                                           enabled=self.settings.flag(FIRST_USE_HINTS_KEY, True), parent=self)
         self.staging_ui = StagingUi(self)
         self._build_menus()
         self._build_toolbar()
@@ -179,7 +183,7 @@ class MainWindow(QMainWindow):
         models_menu.setObjectName("modelsMenu")
         models_menu.addActions([a["open_bundle"], a["use_demo_models"]])
         help_menu = bar.addMenu("&Help")
-        help_menu.addActions([a["shortcuts"], a["about"]])
+        help_menu.addActions([a["shortcuts"], a["first_use_hints"], a["about"]])
         for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi")):
             group = QActionGroup(self)
             group.setExclusive(True)
@@ -297,6 +301,8 @@ class MainWindow(QMainWindow):
         a["reset_window"].triggered.connect(lambda: s.reset_window())
         a["clahe"].toggled.connect(lambda on: s.set_clahe(ClaheSettings(on, s.clahe.clip_limit, s.clahe.tile_grid)))
         a["shortcuts"].triggered.connect(self.show_shortcuts)
+        a["first_use_hints"].setChecked(self.first_use_hint.enabled)
+        a["first_use_hints"].toggled.connect(self._set_first_use_hints)
         a["about"].triggered.connect(self._about)
         s.error_occurred.connect(self.show_error)
         s.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
@@ -543,6 +549,11 @@ class MainWindow(QMainWindow):
             self.help_dialog = ShortcutDialog(self)
         self.help_dialog.show()
         self.help_dialog.raise_()
+
+    def _set_first_use_hints(self, on: bool) -> None:
+        self.first_use_hint.set_enabled(on)
+        self.settings.set_value(FIRST_USE_HINTS_KEY, on)
+        self.settings.sync()
 
     def _about(self) -> None:
         QMessageBox.about(

@@ -272,6 +272,7 @@ class SessionModel(AnnotationWorkflow, QObject):
 
     def _on_load_ended(self, vp: int, message: Optional[str], series: SeriesInfo) -> None:
         self._pending_jump.pop(vp, None)
+        self._show_first_roi = False
         self.viewports[vp].loading_label = ""
         self.loading_changed.emit(vp, "")
         name = series.description or series.key

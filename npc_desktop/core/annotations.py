@@ -43,8 +43,9 @@ __all__ = [
     "utc_now",
 ]
 
-SCHEMA_VERSION: int = 1
-"""Version of the serialised form written by :meth:`AnnotationSet.to_dict`."""
+SCHEMA_VERSION: int = 2
+"""Version of the serialised form written by :meth:`AnnotationSet.to_dict`. Version 2 added
+``last_staging``; version 1 files (without it) still load."""
 
 FORMAT_NAME: str = "npc-desktop.annotations"
 """Value of the ``format`` field that identifies an annotation file."""
@@ -402,6 +403,14 @@ class PatientLabel:
             raise exc.within(where) from None
 
 
+def _check_staging(value: Any) -> Optional[dict[str, Any]]:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise AnnotationError("last_staging", f"must be an object or null, got {type(value).__name__}")
+    return dict(value)
+
+
 def _check_id(value: Any) -> str:
     if not isinstance(value, str):
         raise AnnotationError("id", f"must be a UUID string, got {type(value).__name__}")
@@ -529,7 +538,8 @@ class EventEmitter(Generic[E]):
 # The annotation set
 
 
-_SET_KEYS = frozenset(("format", "schema_version", "study_instance_uid", "label", "rois"))
+_SET_KEYS_V1 = frozenset(("format", "schema_version", "study_instance_uid", "label", "rois"))
+_SET_KEYS = _SET_KEYS_V1 | {"last_staging"}
 
 
 class AnnotationSet:
@@ -543,6 +553,10 @@ class AnnotationSet:
         Initial ROIs (no events are emitted for them).
     label
         Initial patient label; unknown stage by default.
+    last_staging
+        The study's last staging result in its JSON form
+        (:meth:`npc_desktop.core.staging_record.StagingRecord.to_dict`), or None. It is kept as
+        it was read, so that a record this version cannot interpret never costs the ROIs.
 
     Notes
     -----
@@ -557,8 +571,10 @@ class AnnotationSet:
         study_instance_uid: str,
         rois: Iterable[RectRoi] = (),
         label: Optional[PatientLabel] = None,
+        last_staging: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._study_uid = _check_uid("study_instance_uid", study_instance_uid)
+        self.last_staging: Optional[dict[str, Any]] = _check_staging(last_staging)
         self._rois: list[RectRoi] = []
         self._by_id: dict[str, RectRoi] = {}
         self._label = label if label is not None else PatientLabel()
@@ -713,6 +729,7 @@ class AnnotationSet:
             "study_instance_uid": self._study_uid,
             "label": self._label.to_dict(),
             "rois": [roi.to_dict() for roi in self._rois],
+            "last_staging": self.last_staging,
         }
 
     @classmethod
@@ -725,14 +742,14 @@ class AnnotationSet:
             Naming the first missing, unknown or invalid field, including an unknown
             ``format`` or ``schema_version``.
         """
-        fields = _exact_keys(data, _SET_KEYS, "")
+        version = data.get("schema_version") if isinstance(data, Mapping) else None
+        fields = _exact_keys(data, _SET_KEYS_V1 if type(version) is int and version == 1 else _SET_KEYS, "")
         if fields["format"] != FORMAT_NAME:
             raise AnnotationError("format", f"expected {FORMAT_NAME!r}, got {fields['format']!r}")
-        version = fields["schema_version"]
-        if type(version) is not int or version != SCHEMA_VERSION:
+        if type(version) is not int or version not in (1, SCHEMA_VERSION):
             raise AnnotationError(
                 "schema_version",
-                f"version {version!r} is not supported (this version of NPC Desktop reads {SCHEMA_VERSION})",
+                f"version {version!r} is not supported (this version of NPC Desktop reads versions 1 to {SCHEMA_VERSION})",
             )
         study = _check_uid("study_instance_uid", fields["study_instance_uid"])
         label = PatientLabel.from_dict(fields["label"], where="label")
@@ -740,7 +757,7 @@ class AnnotationSet:
         if not isinstance(raw_rois, list):
             raise AnnotationError("rois", f"must be a list, got {type(raw_rois).__name__}")
         rois = [RectRoi.from_dict(item, where=f"rois[{i}]") for i, item in enumerate(raw_rois)]
-        return cls(study, rois, label)
+        return cls(study, rois, label, fields.get("last_staging"))
 
     # -- internals --------------------------------------------------------------------------------
 

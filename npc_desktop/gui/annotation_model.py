@@ -401,6 +401,16 @@ class AnnotationModel(QObject):
             return False
         return True
 
+    def record_staging(self, study_uid: str, record: Optional[dict]) -> None:
+        """Keep a study's last staging result (its JSON form) in its annotation file; not an undo step."""
+        state = self._studies.get(study_uid)
+        if state is None:
+            return
+        state.annotations.last_staging = record
+        if state.autosaver is not None:
+            state.autosaver.pending = True
+            self._flush_one(study_uid, state)
+
     # -- selection and settings ------------------------------------------------------------------
 
     def select(self, roi_id: Optional[str]) -> None:

@@ -3,12 +3,15 @@
 They are the demo's own ground-truth boxes: on its key slice (the contrast-T1 slice where the
 primary tumour is largest) and the T2 slice nearest to it, and each lymph node on the contrast-T1
 slice where it is largest. They are offered only when the demo
-study has no annotation file yet; once saved they are the user's to edit or delete.
+study has no annotation file yet; once saved they are the user's to edit or delete. They share
+one creation time, so the study opens on the key tumour until the user edits another ROI.
 """
 
 from __future__ import annotations
 
-from ..core.annotations import RectRoi, RoiKind
+from datetime import datetime
+
+from ..core.annotations import RectRoi, RoiKind, utc_now
 from ..core.demo import DemoLesion, DemoStudy
 
 EXAMPLE_AUTHOR = "demo example"
@@ -21,7 +24,7 @@ def _area(lesion: DemoLesion) -> int:
     return (row1 - row0) * (col1 - col0)
 
 
-def _roi(demo: DemoStudy, lesion: DemoLesion) -> RectRoi:
+def _roi(demo: DemoStudy, lesion: DemoLesion, created: datetime) -> RectRoi:
     row0, col0, row1, col1 = lesion.bbox
     return RectRoi(
         study_instance_uid=demo.study_instance_uid,
@@ -30,6 +33,7 @@ def _roi(demo: DemoStudy, lesion: DemoLesion) -> RectRoi:
         row0=row0, col0=col0, row1=row1, col1=col1,
         kind=RoiKind.TUMOUR if lesion.kind == "tumour" else RoiKind.LYMPH_NODE,
         author=EXAMPLE_AUTHOR,
+        created=created,
     )
 
 
@@ -55,4 +59,6 @@ def example_rois(demo: DemoStudy) -> list[RectRoi]:
             nodes[les.name] = les
     chosen += [les for les in nodes.values() if les not in chosen]
     chosen.sort(key=lambda les: (les is not key, les.series_key != KEY_SERIES, les.kind != "tumour"))
-    return [_roi(demo, les) for les in chosen]
+    # One timestamp for all: none was edited after another, so a reopened demo shows the key tumour.
+    created = utc_now()
+    return [_roi(demo, les, created) for les in chosen]

@@ -399,7 +399,8 @@ class MainWindow(QMainWindow):
         parts = [format_person_name(patient.name), patient.patient_id]
         if study is not None and study.date:
             parts.append(format_date(study.date))
-        self.setWindowTitle(f"{APP_TITLE} — " + " · ".join(p for p in parts if p))
+        # The app name goes last: Qt appends the display name to a title that does not end with it.
+        self.setWindowTitle(" · ".join(p for p in parts if p) + f" — {APP_TITLE}")
 
     def _update_loaded(self, *_: object) -> None:
         parts, tips = [], []

@@ -19,6 +19,7 @@ from . import geometry, loading, patch_preview
 from .annotation_model import AnnotationModel
 from .session_annotations import AnnotationWorkflow
 from .staging_controller import EngineFactories, StagingController
+from .study_opening import ReadyStudy, StudyOpener
 from .state import (
     ClaheSettings,
     CursorInfo,
@@ -45,7 +46,7 @@ class SessionModel(AnnotationWorkflow, QObject):
     annotation operations come from :class:`AnnotationWorkflow`."""
 
     study_indexed = Signal(object)
-    """StudyIndex: a new study replaced the previous one."""
+    """StudyIndex: a new study replaced the previous one (once its first series has loaded)."""
     study_opened = Signal(str)
     """The path of a study that opened successfully (for the recent-studies list)."""
     thumbnail_ready = Signal(str, object)
@@ -99,7 +100,8 @@ class SessionModel(AnnotationWorkflow, QObject):
         self.clahe = ClaheSettings()
         self.messages: list[IngestMessage] = []
         self.views: dict[int, ViewState] = {}
-        self._index_job: Optional[JobHandle] = None
+        self._opener = StudyOpener(self.jobs, on_ready=self._swap_in, on_failed=self._on_open_failed,
+                                   on_status=self.status_message.emit)
         self._load_jobs: dict[int, JobHandle] = {}
         self._thumbnail_jobs: list[JobHandle] = []
         self._index_messages: list[IngestMessage] = []
@@ -124,20 +126,11 @@ class SessionModel(AnnotationWorkflow, QObject):
     def open_path(self, path: Optional[str]) -> None:
         """Index ``path`` (a folder, DICOMDIR, zip or file) in the background and show it.
 
-        With None, the demo study opens. The current study stays until the new one is indexed
-        and holds images.
+        With None, the demo study opens. The current study, its ROIs and its staging result stay
+        until the new study is indexed and its first series has loaded; if either fails, or is
+        cancelled, they stay as they were.
         """
-        if self._index_job is not None:
-            self._index_job.request_cancel()
-        name = "the demo study" if path is None else (Path(path).name or str(path))
-        self.status_message.emit(f"Opening {name}…")
-        self._index_job = self.jobs.submit(
-            f"Indexing {name}",
-            lambda progress, cancel: loading.open_job(path, progress, cancel),
-            self._on_indexed,
-            on_failed=lambda message: self._on_open_failed(path, message),
-            on_cancelled=lambda: self.status_message.emit(f"Opening {name} cancelled"),
-        )
+        self._opener.open(path)
 
     def cancel_jobs(self) -> None:
         """Cancel indexing, loading, exports and staging (the cancel button)."""
@@ -156,20 +149,19 @@ class SessionModel(AnnotationWorkflow, QObject):
             self._busy = busy
             self.busy_changed.emit(busy)
 
-    def _on_open_failed(self, path: Optional[str], message: str) -> None:
+    def _on_open_failed(self, path: Optional[str], message: str,
+                        index_messages: Optional[list[IngestMessage]] = None) -> None:
+        if index_messages is not None:
+            self._set_messages(index_messages)
         what = "the demo study" if path is None else str(path)
         self.status_message.emit(f"Could not open {what}: {message}")
         self.error_occurred.emit("Cannot open study", message)
 
-    def _on_indexed(self, opened: loading.OpenedStudy) -> None:
-        self._index_job = None
+    def _swap_in(self, ready: ReadyStudy) -> None:
+        opened = ready.opened
         index = opened.index
         messages = loading.index_messages(index)
         images = index.image_series()
-        if not images:
-            self._set_messages(messages)
-            self._on_open_failed(str(index.root), f"{index.root}: {index.no_images_reason()}")
-            return
         for handle in [*self._load_jobs.values(), *self._thumbnail_jobs]:
             handle.request_cancel()
         self._load_jobs.clear()
@@ -179,7 +171,7 @@ class SessionModel(AnnotationWorkflow, QObject):
         self._annotation_messages = []
         self._pending_jump.clear()
         self.annotations.reset()
-        self._show_first_roi = bool(opened.examples)
+        self._show_first_roi = True
         if opened.examples:
             self.annotations.offer_examples(opened.examples[0].study_instance_uid, opened.examples)
         self._set_messages(messages)
@@ -189,13 +181,13 @@ class SessionModel(AnnotationWorkflow, QObject):
             self.viewport_cleared.emit(viewport)
         self.study_indexed.emit(index)
         self.study_opened.emit(str(index.root))
-        first = index.default_series()
+        first = ready.first
         partner = self.partner_series(index, first)
         self.set_active(0)
         self.set_layout(2 if partner is not None else 1)
-        self.load_series(first.key, 0)
-        if partner is not None:
+        if partner is not None:  # before the first series is shown: the jump to a ROI waits for both
             self.load_series(partner.key, 1)
+        self._apply_loaded(0, first.key, ready.loaded)
         self._start_thumbnails(images)
         count = len(images)
         self.status_message.emit(
@@ -280,6 +272,7 @@ class SessionModel(AnnotationWorkflow, QObject):
 
     def _on_load_ended(self, vp: int, message: Optional[str], series: SeriesInfo) -> None:
         self._pending_jump.pop(vp, None)
+        self._show_first_roi = False
         self.viewports[vp].loading_label = ""
         self.loading_changed.emit(vp, "")
         name = series.description or series.key

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from ..core.annotations import AnnotationError, RectRoi
+from ..core.annotations import AnnotationError, AnnotationSet, RectRoi
 from ..core.dicom import Volume
 from ..core.patches import find_slice
 from . import annotation_io, patch_preview, roi_table
@@ -34,13 +34,24 @@ class AnnotationWorkflow:
             self._add_annotation_message("info", volume.meta.series_description or volume.meta.key,
                                          f"ROIs cannot be drawn on this series: {refusal}")
         target = self._pending_jump.pop(vp, None)
-        if target is None and self._show_first_roi and vp == 0 and annotations is not None:
-            self._show_first_roi = False
-            on_volume = [r for r in annotations.rois if patch_preview.volume_for(r, [volume]) is volume]
-            target = on_volume[0].id if on_volume else None
+        if target is None and self._show_first_roi and annotations is not None:
+            target = self._opening_target(volume, annotations)
         if target is not None:
             self.show_roi(target)
         self._update_patch_preview()
+
+    def _opening_target(self: SessionModel, volume: Volume, annotations: AnnotationSet) -> Optional[str]:
+        """The ROI a freshly opened study shows: the one edited last (of ROIs saved together, such
+        as the demo's examples, the first). Chosen once the viewport showing its series has loaded,
+        or when every viewport has (then its series is loaded)."""
+        roi = max(annotations.rois, key=lambda r: r.modified, default=None)  # type: ignore[arg-type,return-value]
+        if roi is None:
+            self._show_first_roi = False
+            return None
+        if patch_preview.volume_for(roi, [volume]) is volume or not self._load_jobs:
+            self._show_first_roi = False
+            return roi.id
+        return None
 
     def roi_for_drawing(self: SessionModel, vp: int, box: tuple[float, float, float, float]) -> Optional[RectRoi]:
         """A new ROI of the current kind on the slice ``vp`` shows (None if it cannot be made)."""

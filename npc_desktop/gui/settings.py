@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 MAX_RECENT = 10
 
@@ -60,6 +60,23 @@ class AppSettings:
     @last_folder.setter
     def last_folder(self, folder: str) -> None:
         self.store.setValue("files/last_folder", folder)
+
+    @property
+    def report_folder(self) -> str:
+        """Where reports are written: the folder used for the last report, else the user's documents.
+
+        Not the study's folder: studies often sit on a read-only archive or a shared drive.
+        A remembered folder that no longer exists falls back to the documents folder.
+        """
+        folder = str(self._get("report/folder", "", str))
+        if folder and Path(folder).is_dir():
+            return folder
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return documents or str(Path.home())
+
+    @report_folder.setter
+    def report_folder(self, folder: str) -> None:
+        self.store.setValue("report/folder", folder)
 
     @property
     def recent(self) -> list[str]:

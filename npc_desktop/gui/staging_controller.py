@@ -24,6 +24,7 @@ from ..core.annotations import AnnotationSet
 from ..core.dicom import Volume
 from ..core.progress import ProgressCallback
 from . import loading, patch_preview, roi_table
+from .staging_restore import add_volume, record_for, restore_staged
 from .inference_worker import EngineFactory, InferenceService, bundle_engine_factory, demo_engine_factory
 from .staging_state import (
     CamSettings,
@@ -128,6 +129,8 @@ class StagingController(QObject):
         self._busy = False
         session.annotations.rois_changed.connect(self._on_rois_changed)
         session.study_indexed.connect(lambda *_: self._on_new_study())
+        session.annotations.current_study_changed.connect(self._show_stored)
+        session.series_loaded.connect(self._complete_stored)
 
     # -- models --------------------------------------------------------------------------------------
 
@@ -403,6 +406,7 @@ class StagingController(QObject):
                                    request.roi_ids)
         self.result_changed.emit(self.staged)
         self._check_stale()
+        self.session.annotations.record_staging(self.staged.study_uid, record_for(self.staged))
         self._set_busy(False)  # after the result: a listener knows a request ended without one
         if not self.cam.visible:
             self.set_cam(visible=True)
@@ -446,6 +450,26 @@ class StagingController(QObject):
             self.stale = False
             self.result_changed.emit(None)
             self.stale_changed.emit(False)
+
+    def _show_stored(self, study_uid: Optional[str]) -> None:
+        """Show the last staging result stored with the study's annotations, when nothing else is shown."""
+        annotations = self.session.annotations
+        current = annotations.study(study_uid)
+        if self.staged is not None or self._request is not None or current is None:
+            return
+        volumes = {v.meta.series_instance_uid: v for v in self.session.loaded_volumes() if v is not None}
+        staged, problem = restore_staged(current, str(annotations.store.path_for(current.study_instance_uid)), volumes)
+        if problem is not None:
+            annotations.problem.emit("Stored staging result not shown", problem)
+        if staged is not None:
+            self.staged = staged
+            self.result_changed.emit(staged)
+            self._check_stale()
+
+    def _complete_stored(self, _viewport: int, loaded: LoadedSeries) -> None:
+        if self.staged is not None and add_volume(self.staged, loaded.volume):
+            self.result_changed.emit(self.staged)
+            self._check_stale()
 
     def set_cam(self, *, visible: Optional[bool] = None, member: Any = ..., opacity: Optional[float] = None) -> None:
         """Change the Grad-CAM overlay: on/off, the member (None: ensemble mean), the opacity (0..1)."""

@@ -7,24 +7,24 @@ hold only plain Python objects and NumPy arrays, so they may cross threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ..core.annotations import AnnotationSet, RectRoi
 from ..core.dicom import Volume
 from ..core.models.manifest import UNTRAINED_LABEL
 from ..core.models.results import PatchStaging, StagingResult
+from ..core.staging_record import roi_revision
 
-RoiSignature = tuple[tuple[Any, ...], ...]
-"""What staging depends on for each ROI: id, image, box and kind (sorted by id)."""
+RoiSignature = str
+"""The ROI revision (:func:`~npc_desktop.core.staging_record.roi_revision`): a SHA-256 of what staging
+depends on for each ROI (id, image, box and kind); it is stored with the result in the annotation file."""
 
 
-def roi_signature(rois: list[RectRoi]) -> RoiSignature:
+def roi_signature(rois: Sequence[RectRoi]) -> RoiSignature:
     """The parts of ``rois`` a staging result depends on; equal signatures mean the result still holds."""
-    return tuple(sorted(
-        (roi.id, roi.series_instance_uid, roi.sop_instance_uid, roi.frame_number, tuple(roi.box), roi.kind.value)
-        for roi in rois
-    ))
+    return roi_revision(rois)
 
 
 def device_text(device: str, *, short: bool = False) -> str:
@@ -178,6 +178,9 @@ class StagedResult:
     engine: Optional[EngineInfo] = None
     roi_ids: Optional[tuple[str, ...]] = None
     """The ROIs staged when only some were asked for (None: all of the study's ROIs)."""
+    stored_at: Optional[datetime] = None
+    """When a result read back from the study's annotation file was computed (None: computed in
+    this session). Such a result has no Grad-CAM maps and no images."""
 
     @property
     def partial(self) -> bool:

@@ -142,9 +142,12 @@ class StagingUi(QObject):
     def export_report(self) -> None:
         """Ask how to write the report of the last staging result (offering to stage first)."""
         st = self.staging
-        if st.staged is None or st.stale or st.staged.partial:
+        if st.staged is None or st.stale or st.staged.partial or st.staged.stored_at is not None:
             if st.staged is None:
                 why = "There is no staging result for this study yet."
+            elif st.staged.stored_at is not None:
+                why = ("The result shown was stored when the study was last open, without the Grad-CAM maps "
+                       "and images a report shows.")
             elif st.stale:
                 why = "The ROIs changed after the last staging: its result is out of date."
             else:

@@ -297,7 +297,8 @@ def _corrupt(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     ("path", "value", "field"),
     [
         ("format", "something-else", "format"),
-        ("schema_version", 2, "schema_version"),
+        ("schema_version", 3, "schema_version"),
+        ("last_staging", [], "last_staging"),
         ("schema_version", "1", "schema_version"),
         ("schema_version", True, "schema_version"),
         ("study_instance_uid", None, "study_instance_uid"),
@@ -352,7 +353,7 @@ def test_serialised_form_has_no_phi(demo_study) -> None:
     roi_keys = set(aset.to_dict()["rois"][0])
     assert roi_keys == {"id", "kind", "study_instance_uid", "series_instance_uid", "sop_instance_uid",
                         "frame_number", "row0", "col0", "row1", "col1", "created", "modified", "author"}
-    assert set(aset.to_dict()) == {"format", "schema_version", "study_instance_uid", "label", "rois"}
+    assert set(aset.to_dict()) == {"format", "schema_version", "study_instance_uid", "label", "rois", "last_staging"}
 
 
 def test_timestamps_survive_round_trip_in_other_zones() -> None:

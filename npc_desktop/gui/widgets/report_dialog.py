@@ -52,7 +52,7 @@ class ReportDialog(QDialog):
         self.setObjectName("reportDialog")
         self.setWindowTitle("Export Staging Report")
         self.settings = settings
-        folder = settings.text("report/folder") or settings.last_folder
+        folder = settings.report_folder
         name = f"staging-report-{datetime.now():%Y%m%d-%H%M}.pdf"
         self.path_edit = QLineEdit(str(Path(folder) / name), self)
         self.path_edit.setObjectName("reportPath")
@@ -172,7 +172,7 @@ class ReportDialog(QDialog):
             return
         request = self.request()
         st = self.settings
-        st.set_value("report/folder", str(request.path.parent))
+        st.report_folder = str(request.path.parent)
         st.set_value("report/page_size", request.page_size)
         st.set_value("report/institution", request.institution)
         st.set_value("report/department", request.department)

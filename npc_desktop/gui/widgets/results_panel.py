@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from ...core.models.manifest import UNTRAINED_LABEL
 from .. import staging_view
 from ..session import SessionModel
+from ..staging_restore import stored_note
 from ..staging_state import StagedResult
 from .cam_controls import CamControls
 
@@ -166,7 +167,7 @@ class ResultsPanel(QWidget):
         self.members.setColumnCount(len(classes) + 2)
         self.members.setHorizontalHeaderLabels(["Model", *(f"P({c})" for c in classes), "Vote"])
         self._show_members()
-        self.bundle_label.setText(staging_view.bundle_line(staged.result))
+        self.bundle_label.setText("\n".join(t for t in (staging_view.bundle_line(staged.result), stored_note(staged)) if t))
         self._on_stale(self.session.staging.stale)
 
     def _show_members(self) -> None:

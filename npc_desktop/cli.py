@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import __version__
+from npc_desktop import __version__
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -65,7 +65,7 @@ def _format_index(index: "StudyIndex") -> str:  # noqa: F821 - imported lazily
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from .core.dicom import NoImagesError, index_path
+    from npc_desktop.core.dicom import NoImagesError, index_path
 
     index = index_path(args.path)
     if args.json:
@@ -83,7 +83,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 def _cmd_convert(args: argparse.Namespace) -> int:
     import SimpleITK as sitk
 
-    from .core.dicom import index_path, load_series
+    from npc_desktop.core.dicom import index_path, load_series
 
     output = Path(args.output)
     if not any(output.name.endswith(suffix) for suffix in NIFTI_SUFFIXES):
@@ -125,7 +125,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .core.demo import DEMO_SEED, write_demo_study
+    from npc_desktop.core.demo import DEMO_SEED, write_demo_study
 
     try:
         study = write_demo_study(Path(args.out_dir), seed=args.seed if args.seed is not None else DEMO_SEED)
@@ -144,12 +144,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_gui(path: Optional[str]) -> int:
     if path is not None and not Path(path).exists():
         raise UsageError(f"{path}: no such file or folder")
-    from .gui.platform_check import display_problem
+    from npc_desktop.gui.platform_check import display_problem
 
     problem = display_problem()
     if problem is not None:
         raise UsageError(problem)
-    from .gui.app import run
+    from npc_desktop.gui.app import run
 
     return run(path)
 
@@ -212,8 +212,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv
         Arguments without the program name; ``sys.argv[1:]`` when None.
     """
-    from .core.dicom import DicomIngestError
-    from .core.progress import OperationCancelled
+    from npc_desktop.core.dicom import DicomIngestError
+    from npc_desktop.core.progress import OperationCancelled
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()  # also registers the plugin subcommands in COMMANDS

@@ -25,7 +25,7 @@ ALL_MEMBERS = ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "dens
 
 
 def _usage(message: str) -> Exception:
-    from .cli import UsageError
+    from npc_desktop.cli import UsageError
 
     return UsageError(message)
 
@@ -73,14 +73,14 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 
 
 def _core_errors() -> tuple[type[BaseException], ...]:
-    from .core.models.errors import ModelError
-    from .core.models.inputs import InputError
-    from .core.patches import PatchError
-    from .core.research.export import ExportError
-    from .core.research.patchset import DatasetError
-    from .core.research.pngio import PngError
-    from .core.research.splits import SplitError
-    from .core.research.training import TrainingError
+    from npc_desktop.core.models.errors import ModelError
+    from npc_desktop.core.models.inputs import InputError
+    from npc_desktop.core.patches import PatchError
+    from npc_desktop.core.research.export import ExportError
+    from npc_desktop.core.research.patchset import DatasetError
+    from npc_desktop.core.research.pngio import PngError
+    from npc_desktop.core.research.splits import SplitError
+    from npc_desktop.core.research.training import TrainingError
 
     return (ExportError, DatasetError, SplitError, TrainingError, PngError, ModelError, InputError, PatchError)
 
@@ -112,9 +112,9 @@ def _quiet_tensorflow() -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .core.patches import ContextMargin
-    from .core.persistence import AnnotationStore
-    from .core.research.export import ExportOptions, export_dataset, sources_from_paths
+    from npc_desktop.core.patches import ContextMargin
+    from npc_desktop.core.persistence import AnnotationStore
+    from npc_desktop.core.research.export import ExportOptions, export_dataset, sources_from_paths
 
     for study in args.studies:
         if not Path(study).exists():
@@ -170,7 +170,7 @@ def _folds(text: Optional[str]) -> Optional[list[str]]:
 
 
 def _dataset_and_split(args: argparse.Namespace) -> tuple[Any, Any]:
-    from .core.research.patchset import load_patch_set
+    from npc_desktop.core.research.patchset import load_patch_set
 
     for manifest in args.manifest:
         if not Path(manifest).is_file():
@@ -196,7 +196,7 @@ def _dataset_and_split(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _split_of_bundle(args: argparse.Namespace) -> None:
     """Default the split options to the ones the bundle was trained with (from its provenance)."""
-    from .core.models.manifest import read_manifest
+    from npc_desktop.core.models.manifest import read_manifest
 
     if args.fold_column or args.test_folds or args.split is not None or args.seed is not None:
         return
@@ -214,8 +214,8 @@ def _split_of_bundle(args: argparse.Namespace) -> None:
 
 
 def _input_sizes(values: list[str], members: tuple[str, ...]) -> dict[str, int]:
-    from .core.models.errors import ArchitectureError
-    from .core.models.specs import normalise_input_size
+    from npc_desktop.core.models.errors import ArchitectureError
+    from npc_desktop.core.models.specs import normalise_input_size
 
     sizes: dict[str, int] = {}
     for value in values:
@@ -237,8 +237,8 @@ def _input_sizes(values: list[str], members: tuple[str, ...]) -> dict[str, int]:
 
 def _check_output_folder(args: argparse.Namespace) -> None:
     """Refuse an unusable bundle folder before the data are read and TensorFlow starts."""
-    from .core.models.bundle import check_replaceable
-    from .core.models.errors import BundleError
+    from npc_desktop.core.models.bundle import check_replaceable
+    from npc_desktop.core.models.errors import BundleError
 
     output = Path(args.output)
     if not (output.exists() or output.is_symlink()):
@@ -267,8 +267,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise _usage("--fine-tune-epochs and --fine-tune-layers: fine-tuning needs both above 0")
 
     def run() -> int:
-        from .core.research.augment import Augmentation
-        from .core.research.training import TrainingConfig, train_bundle
+        from npc_desktop.core.research.augment import Augmentation
+        from npc_desktop.core.research.training import TrainingConfig, train_bundle
 
         patch_set, split = _dataset_and_split(args)
         config = TrainingConfig(
@@ -319,7 +319,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise _usage(f"{args.dataset}: no such folder")
 
     def run() -> int:
-        from .core.research.bundle_eval import evaluate_bundle
+        from npc_desktop.core.research.bundle_eval import evaluate_bundle
 
         if not args.all:
             _split_of_bundle(args)

@@ -44,9 +44,9 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
 
 
 def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
-    from .cli import UsageError
-    from .core.annotations import AnnotationError, AnnotationSet
-    from .core.persistence import AnnotationStore, CorruptAnnotationFile, UnreadableAnnotationFile
+    from npc_desktop.cli import UsageError
+    from npc_desktop.core.annotations import AnnotationError, AnnotationSet
+    from npc_desktop.core.persistence import AnnotationStore, CorruptAnnotationFile, UnreadableAnnotationFile
 
     if args.annotations:
         path = Path(args.annotations)
@@ -79,8 +79,8 @@ def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
 
 
 def _load_volumes(index: Any, annotations: Any, study_path: str) -> dict[str, Any]:
-    from .cli import UsageError
-    from .core.dicom import SeriesNotFoundError, load_series
+    from npc_desktop.cli import UsageError
+    from npc_desktop.core.dicom import SeriesNotFoundError, load_series
 
     volumes = {}
     for uid in annotations.series_uids():
@@ -93,10 +93,10 @@ def _load_volumes(index: Any, annotations: Any, study_path: str) -> dict[str, An
 
 
 def _cmd_stage(args: argparse.Namespace) -> int:
-    from .cli import UsageError
-    from .core.dicom import index_path
-    from .core.models.errors import ModelError
-    from .core.staging import StagingEngine, StagingInputError
+    from npc_desktop.cli import UsageError
+    from npc_desktop.core.dicom import index_path
+    from npc_desktop.core.models.errors import ModelError
+    from npc_desktop.core.staging import StagingEngine, StagingInputError
 
     if not Path(args.study_path).exists():
         raise UsageError(f"{args.study_path}: no such file or folder")
@@ -130,7 +130,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
 
 
 def _info_lines(manifest: Any, path: str) -> list[str]:
-    from .core.models.manifest import UNTRAINED_LABEL
+    from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 
     lines = [f"bundle {manifest.name} {manifest.version} in {path}"]
     if manifest.untrained_demo:
@@ -154,17 +154,17 @@ def _info_lines(manifest: Any, path: str) -> list[str]:
 
 
 def _cmd_bundle(args: argparse.Namespace) -> int:
-    from .cli import UsageError
-    from .core.models.errors import ModelError
-    from .core.models.manifest import read_manifest
+    from npc_desktop.cli import UsageError
+    from npc_desktop.core.models.errors import ModelError
+    from npc_desktop.core.models.manifest import read_manifest
 
     try:
         if args.bundle_action == "info":
             manifest = read_manifest(Path(args.dir))
             print("\n".join(_info_lines(manifest, args.dir)))
             return 0
-        from .core.models.bundle import verify_bundle
-        from .core.models.runtime import configure_tensorflow
+        from npc_desktop.core.models.bundle import verify_bundle
+        from npc_desktop.core.models.runtime import configure_tensorflow
 
         configure_tensorflow()
         manifest = verify_bundle(Path(args.dir), deep=True)

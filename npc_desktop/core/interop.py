@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
-from .annotations import AnnotationSet, RectRoi, RoiKind, utc_now
-from .dicom.volume import Volume
-from .patches import ContextMargin, PatchError, patch_geometry, pixel_spacing
+from npc_desktop.core.annotations import AnnotationSet, RectRoi, RoiKind, utc_now
+from npc_desktop.core.dicom.volume import Volume
+from npc_desktop.core.patches import ContextMargin, PatchError, patch_geometry, pixel_spacing
 
 __all__ = [
     "COCO_CATEGORIES",

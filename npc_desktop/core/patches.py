@@ -20,9 +20,9 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .annotations import RectRoi, RoiKind
-from .dicom.volume import Volume
-from .preprocessing import apply_clahe, foreground_window, percentile_window, window_to_uint8
+from npc_desktop.core.annotations import RectRoi, RoiKind
+from npc_desktop.core.dicom.volume import Volume
+from npc_desktop.core.preprocessing import apply_clahe, foreground_window, percentile_window, window_to_uint8
 
 __all__ = [
     "PatchError",

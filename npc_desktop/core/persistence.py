@@ -35,9 +35,9 @@ from typing import Any, Callable, Optional, Union
 
 import platformdirs
 
-from .annotations import AnnotationError, AnnotationEvent, AnnotationSet
-from .fileio import fsync_directory, write_bytes_atomically
-from .study_lock import StudyLock, StudyLocked
+from npc_desktop.core.annotations import AnnotationError, AnnotationEvent, AnnotationSet
+from npc_desktop.core.fileio import fsync_directory, write_bytes_atomically
+from npc_desktop.core.study_lock import StudyLock, StudyLocked
 
 __all__ = [
     "APP_NAME",

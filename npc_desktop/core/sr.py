@@ -24,9 +24,9 @@ from pydicom.multival import MultiValue
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
-from .annotations import AnnotationSet, RectRoi, RoiKind, utc_now
-from .dicom.index import StudyIndex
-from .dicom.sources import FileRef
+from npc_desktop.core.annotations import AnnotationSet, RectRoi, RoiKind, utc_now
+from npc_desktop.core.dicom.index import StudyIndex
+from npc_desktop.core.dicom.sources import FileRef
 
 if TYPE_CHECKING:
     import highdicom as hd

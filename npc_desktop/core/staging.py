@@ -25,16 +25,29 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .annotations import AnnotationSet, RectRoi
-from .cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
-from .dicom.volume import Volume
-from .models.bundle import ModelBundle
-from .models.inputs import batch_inputs
-from .models.manifest import PATIENT_AGGREGATIONS
-from .models.results import PatchStaging, PatientStaging, StagingResult
-from .models.voting import agreement, aggregate_patient, member_votes, normalised_weights, soft_vote, vote_class
-from .patches import ContextMargin, PatchError, PatchPreprocessing, PreparedPatch, prepare_patches
-from .progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.annotations import AnnotationSet, RectRoi
+from npc_desktop.core.cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
+from npc_desktop.core.dicom.volume import Volume
+from npc_desktop.core.models.bundle import ModelBundle
+from npc_desktop.core.models.inputs import batch_inputs
+from npc_desktop.core.models.manifest import PATIENT_AGGREGATIONS
+from npc_desktop.core.models.results import PatchStaging, PatientStaging, StagingResult
+from npc_desktop.core.models.voting import (
+    agreement,
+    aggregate_patient,
+    member_votes,
+    normalised_weights,
+    soft_vote,
+    vote_class,
+)
+from npc_desktop.core.patches import (
+    ContextMargin,
+    PatchError,
+    PatchPreprocessing,
+    PreparedPatch,
+    prepare_patches,
+)
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 
 __all__ = ["StagingItem", "StagingEngine", "StagingInputError"]
 
@@ -118,8 +131,8 @@ class StagingEngine:
         postprocessing: Optional[Postprocessing] = None,
         device: Optional[str] = None,
     ) -> None:
-        from .models.fused import FusedEnsemble
-        from .models.runtime import configure_tensorflow
+        from npc_desktop.core.models.fused import FusedEnsemble
+        from npc_desktop.core.models.runtime import configure_tensorflow
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -152,8 +165,8 @@ class StagingEngine:
         **options: Any,
     ) -> "StagingEngine":
         """Load and verify a bundle folder, then build the engine (``options`` go to ``__init__``)."""
-        from .models.bundle import load_bundle
-        from .models.runtime import configure_tensorflow
+        from npc_desktop.core.models.bundle import load_bundle
+        from npc_desktop.core.models.runtime import configure_tensorflow
 
         configure_tensorflow()
         return cls(load_bundle(path, progress=progress, cancel=cancel), **options)
@@ -169,8 +182,8 @@ class StagingEngine:
         **options: Any,
     ) -> "StagingEngine":
         """The untrained demo engine: the five members with random weights (marked as such)."""
-        from .models.bundle import demo_bundle
-        from .models.runtime import configure_tensorflow
+        from npc_desktop.core.models.bundle import demo_bundle
+        from npc_desktop.core.models.runtime import configure_tensorflow
 
         configure_tensorflow()
         return cls(demo_bundle(input_sizes=input_sizes, seed=seed, progress=progress, cancel=cancel), **options)
@@ -222,7 +235,7 @@ class StagingEngine:
         OperationCancelled
             If ``cancel`` was set.
         """
-        from .models.inputs import InputError
+        from npc_desktop.core.models.inputs import InputError
 
         if not items:
             raise StagingInputError("nothing to stage: draw at least one tumour or lymph node ROI")

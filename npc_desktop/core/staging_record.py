@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Optional, Protocol
 
 import numpy as np
 
-from .models.results import PatchStaging, PatientStaging, StagingResult
+from npc_desktop.core.models.results import PatchStaging, PatientStaging, StagingResult
 
 __all__ = ["RECORD_VERSION", "StagingRecordError", "StagingRecord", "roi_revision"]
 

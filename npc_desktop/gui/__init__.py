@@ -5,6 +5,6 @@ work is done by :mod:`npc_desktop.core` functions, on worker threads when it tou
 Start the workstation with :func:`npc_desktop.gui.app.run`.
 """
 
-from .qt_fixes import install as _install_qt_fixes
+from npc_desktop.gui.qt_fixes import install as _install_qt_fixes
 
 _install_qt_fixes()

@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 from PySide6.QtGui import QUndoCommand
 
-from ..core.annotations import AnnotationEvent, AnnotationSet
+from npc_desktop.core.annotations import AnnotationEvent, AnnotationSet
 
 Operation = Callable[[], AnnotationEvent]
 

@@ -12,14 +12,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from ..core.annotations import AnnotationError, RectRoi
-from ..core.dicom import DicomIngestError, StudyIndex, Volume, load_series
-from ..core.interop import InteropError, write_coco, write_csv
-from ..core.patches import ContextMargin, PatchError
-from ..core.progress import ProgressCallback, check_cancelled
-from ..core.sr import SrError, export_sr, read_sr_rois, source_headers_for
-from .roi_table import locate
-from .workers import JobError
+from npc_desktop.core.annotations import AnnotationError, RectRoi
+from npc_desktop.core.dicom import DicomIngestError, StudyIndex, Volume, load_series
+from npc_desktop.core.interop import InteropError, write_coco, write_csv
+from npc_desktop.core.patches import ContextMargin, PatchError
+from npc_desktop.core.progress import ProgressCallback, check_cancelled
+from npc_desktop.core.sr import SrError, export_sr, read_sr_rois, source_headers_for
+from npc_desktop.gui.roi_table import locate
+from npc_desktop.gui.workers import JobError
 
 
 class ExportFormat(str, Enum):

@@ -23,7 +23,7 @@ from typing import Iterable, Optional, Sequence, Union
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from ..core.annotations import (
+from npc_desktop.core.annotations import (
     AnnotationError,
     AnnotationEvent,
     AnnotationSet,
@@ -34,8 +34,8 @@ from ..core.annotations import (
     Stage,
     utc_now,
 )
-from ..core.patches import ContextMargin
-from ..core.persistence import (
+from npc_desktop.core.patches import ContextMargin
+from npc_desktop.core.persistence import (
     AnnotationConflict,
     AnnotationSaveError,
     AnnotationStore,
@@ -46,8 +46,8 @@ from ..core.persistence import (
     StudyLocked,
     UnreadableAnnotationFile,
 )
-from .annotation_commands import AnnotationCommand, Operation
-from .roi_style import KIND_NAMES
+from npc_desktop.gui.annotation_commands import AnnotationCommand, Operation
+from npc_desktop.gui.roi_style import KIND_NAMES
 
 _SAVE_ADVICE = ("Your edits are kept in memory and saving is retried with every change "
                 "(or File > Save Annotations Now). Check the disk space and the permissions of {folder}.")

@@ -18,8 +18,8 @@ from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from .. import __version__
-from .main_window import MainWindow
+from npc_desktop import __version__
+from npc_desktop.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..core.annotations import RectRoi, RoiKind, utc_now
-from ..core.demo import DemoLesion, DemoStudy
+from npc_desktop.core.annotations import RectRoi, RoiKind, utc_now
+from npc_desktop.core.demo import DemoLesion, DemoStudy
 
 EXAMPLE_AUTHOR = "demo example"
 KEY_SERIES = "T1C"

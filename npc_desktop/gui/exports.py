@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ..core.annotations import AnnotationSet
-from ..core.patches import ContextMargin
-from ..core.progress import ProgressCallback, check_cancelled
-from .staging_state import StagedResult
-from .workers import JobError
+from npc_desktop.core.annotations import AnnotationSet
+from npc_desktop.core.patches import ContextMargin
+from npc_desktop.core.progress import ProgressCallback, check_cancelled
+from npc_desktop.gui.staging_state import StagedResult
+from npc_desktop.gui.workers import JobError
 
 PAGE_SIZES = ("A4", "Letter")
 
@@ -85,9 +85,9 @@ def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: 
     JobError
         With a one-line message naming the file or setting.
     """
-    from ..core.reports import Institution, ReportContentError, ReportWriteError, write_report_pdf
-    from ..core.reports.assemble import report_content, source_images, stage_label_text
-    from ..core.reports.dicom_pdf import EncapsulatedPdfError, encapsulate_pdf
+    from npc_desktop.core.reports import Institution, ReportContentError, ReportWriteError, write_report_pdf
+    from npc_desktop.core.reports.assemble import report_content, source_images, stage_label_text
+    from npc_desktop.core.reports.dicom_pdf import EncapsulatedPdfError, encapsulate_pdf
 
     steps = 3 if request.dicom else 2
     progress(0, steps)
@@ -140,7 +140,7 @@ class DatasetRequest:
 
 def dataset_problem(annotations: Optional[AnnotationSet]) -> Optional[str]:
     """Why the open study cannot be exported as a patch dataset, or None."""
-    from ..core.annotations import Stage
+    from npc_desktop.core.annotations import Stage
 
     if annotations is None:
         return "Open an annotated study first."
@@ -161,8 +161,8 @@ def dataset_job(study_path: Path, annotations: AnnotationSet, request: DatasetRe
     JobError
         With the core's one-line message (output folder not empty, mapping inside the dataset...).
     """
-    from ..core.research.export import ExportError, ExportOptions, StudySource, export_dataset
-    from ..core.research.splits import SplitError
+    from npc_desktop.core.research.export import ExportError, ExportOptions, StudySource, export_dataset
+    from npc_desktop.core.research.splits import SplitError
 
     options = ExportOptions(margin=request.margin, train_fraction=request.train_fraction, seed=request.seed,
                             mapping_file=request.mapping_file)

@@ -8,7 +8,7 @@ from typing import Optional, Protocol, Sequence
 
 from PySide6.QtCore import QObject
 
-from .session import SessionModel
+from npc_desktop.gui.session import SessionModel
 
 SETTING_KEY = "help/first_use_hints"
 """QSettings key of the Help menu switch."""

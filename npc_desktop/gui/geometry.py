@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.dicom import SeriesInfo, Volume
+from npc_desktop.core.dicom import SeriesInfo, Volume
 
 # DICOM patient axes (LPS): +x is the patient's left, +y posterior, +z superior (head).
 _AXIS_LETTERS = (("R", "L"), ("A", "P"), ("I", "S"))

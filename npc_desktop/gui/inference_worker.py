@@ -28,8 +28,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from . import qt_fixes  # noqa: F401 - PySide6 6.12 signal workaround (installed by the package)
-from ..core.progress import OperationCancelled, ProgressCallback
+from npc_desktop.gui import qt_fixes  # noqa: F401 - PySide6 6.12 signal workaround (installed by the package)
+from npc_desktop.core.progress import OperationCancelled, ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def demo_engine_factory(**options: Any) -> EngineFactory:
     """A factory building the untrained demo engine (``options`` go to ``StagingEngine.demo``)."""
 
     def build(progress: ProgressCallback, cancel: threading.Event) -> Any:
-        from ..core.staging import StagingEngine
+        from npc_desktop.core.staging import StagingEngine
 
         return StagingEngine.demo(progress=progress, cancel=cancel, **options)
 
@@ -54,7 +54,7 @@ def bundle_engine_factory(path: str, **options: Any) -> EngineFactory:
     """A factory loading and verifying the bundle folder ``path``."""
 
     def build(progress: ProgressCallback, cancel: threading.Event) -> Any:
-        from ..core.staging import StagingEngine
+        from npc_desktop.core.staging import StagingEngine
 
         return StagingEngine.load(path, progress=progress, cancel=cancel, **options)
 
@@ -62,8 +62,8 @@ def bundle_engine_factory(path: str, **options: Any) -> EngineFactory:
 
 
 def _message(exc: BaseException) -> str:
-    from ..core.models.errors import ModelError
-    from ..core.staging import StagingInputError
+    from npc_desktop.core.models.errors import ModelError
+    from npc_desktop.core.staging import StagingInputError
 
     if isinstance(exc, (ModelError, StagingInputError, ValueError, OSError)):
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -236,7 +236,7 @@ class InferenceService(QObject):
 
     def stage_annotations(self, annotations: Any, volumes: Mapping[str, Any], **options: Any) -> int:
         """Stage every ROI of ``annotations`` (copied here, on the GUI thread) on loaded ``volumes``."""
-        from ..core.annotations import AnnotationSet
+        from npc_desktop.core.annotations import AnnotationSet
 
         snapshot = AnnotationSet.from_dict(annotations.to_dict())
         series = dict(volumes)

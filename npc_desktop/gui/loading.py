@@ -13,11 +13,23 @@ from typing import Optional
 
 import numpy as np
 
-from ..core.annotations import RectRoi
-from ..core.dicom import SeriesInfo, StudyIndex, Volume, index_path, load_series, read_instance_pixels
-from ..core.preprocessing import MR_PRESETS, foreground_window, percentile_to_uint8, percentile_window
-from ..core.progress import ProgressCallback, check_cancelled
-from .state import IngestMessage, LoadedSeries, Preset, Window
+from npc_desktop.core.annotations import RectRoi
+from npc_desktop.core.dicom import (
+    SeriesInfo,
+    StudyIndex,
+    Volume,
+    index_path,
+    load_series,
+    read_instance_pixels,
+)
+from npc_desktop.core.preprocessing import (
+    MR_PRESETS,
+    foreground_window,
+    percentile_to_uint8,
+    percentile_window,
+)
+from npc_desktop.core.progress import ProgressCallback, check_cancelled
+from npc_desktop.gui.state import IngestMessage, LoadedSeries, Preset, Window
 
 THUMBNAIL_SIZE = 96
 
@@ -25,7 +37,7 @@ THUMBNAIL_SIZE = 96
 def index_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> StudyIndex:
     """Index ``path``, or the demo study (written to the user cache on first use) when None."""
     if path is None:
-        from ..core.demo import ensure_demo_study
+        from npc_desktop.core.demo import ensure_demo_study
 
         path = str(ensure_demo_study().root)
         check_cancelled(cancel)
@@ -43,8 +55,8 @@ class OpenedStudy:
 def open_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> OpenedStudy:
     """Index ``path``; for the demo (None) also give its example ROIs."""
     if path is None:
-        from ..core.demo import ensure_demo_study
-        from .demo_annotations import example_rois
+        from npc_desktop.core.demo import ensure_demo_study
+        from npc_desktop.gui.demo_annotations import example_rois
 
         demo = ensure_demo_study()
         check_cancelled(cancel)

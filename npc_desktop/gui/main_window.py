@@ -25,33 +25,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import __version__
-from ..core.annotations import RoiKind
-from ..core.dicom import StudyIndex
-from ..core.persistence import AnnotationStore
-from .actions import create_actions
-from .annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, ExportFormat
-from .first_use_hint import SETTING_KEY as FIRST_USE_HINTS_KEY
-from .first_use_hint import FirstUseHint
-from .overlay import format_date, format_person_name, format_value
-from .roi_kind_commands import change_roi_kind, choose_drawing_kind
-from .session import SessionModel
-from .settings import AppSettings
-from .staging_controller import EngineFactories
-from .staging_ui import StagingUi
-from .state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
-from .widgets.clahe_panel import ClahePanel
-from .widgets.conflict_dialog import ask_which_version
-from .widgets.label_panel import PatientLabelPanel
-from .widgets.messages_panel import MessagesPanel
-from .widgets.patch_preview_panel import PatchPreviewPanel
-from .widgets.progress_panel import ProgressPanel
-from .widgets.results_panel import ResultsPanel
-from .widgets.roi_kind_selector import RoiKindSelector
-from .widgets.roi_list_panel import RoiListPanel
-from .widgets.shortcut_dialog import ShortcutDialog
-from .widgets.study_browser import StudyBrowser
-from .widgets.viewer_grid import ViewerGrid
+from npc_desktop import __version__
+from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.dicom import StudyIndex
+from npc_desktop.core.persistence import AnnotationStore
+from npc_desktop.gui.actions import create_actions
+from npc_desktop.gui.annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, ExportFormat
+from npc_desktop.gui.first_use_hint import SETTING_KEY as FIRST_USE_HINTS_KEY
+from npc_desktop.gui.first_use_hint import FirstUseHint
+from npc_desktop.gui.overlay import format_date, format_person_name, format_value
+from npc_desktop.gui.roi_kind_commands import change_roi_kind, choose_drawing_kind
+from npc_desktop.gui.session import SessionModel
+from npc_desktop.gui.settings import AppSettings
+from npc_desktop.gui.staging_controller import EngineFactories
+from npc_desktop.gui.staging_ui import StagingUi
+from npc_desktop.gui.state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
+from npc_desktop.gui.widgets.clahe_panel import ClahePanel
+from npc_desktop.gui.widgets.conflict_dialog import ask_which_version
+from npc_desktop.gui.widgets.label_panel import PatientLabelPanel
+from npc_desktop.gui.widgets.messages_panel import MessagesPanel
+from npc_desktop.gui.widgets.patch_preview_panel import PatchPreviewPanel
+from npc_desktop.gui.widgets.progress_panel import ProgressPanel
+from npc_desktop.gui.widgets.results_panel import ResultsPanel
+from npc_desktop.gui.widgets.roi_kind_selector import RoiKindSelector
+from npc_desktop.gui.widgets.roi_list_panel import RoiListPanel
+from npc_desktop.gui.widgets.shortcut_dialog import ShortcutDialog
+from npc_desktop.gui.widgets.study_browser import StudyBrowser
+from npc_desktop.gui.widgets.viewer_grid import ViewerGrid
 
 APP_TITLE = "NPC Desktop"
 MEMORY_REFRESH_MS = 2000

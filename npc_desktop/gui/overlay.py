@@ -6,8 +6,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..core.dicom import Volume
-from .state import ClaheSettings, CursorInfo, Window
+from npc_desktop.core.dicom import Volume
+from npc_desktop.gui.state import ClaheSettings, CursorInfo, Window
 
 
 def format_person_name(name: str) -> str:

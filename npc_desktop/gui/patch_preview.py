@@ -13,9 +13,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..core.annotations import RectRoi
-from ..core.dicom import Volume
-from ..core.patches import ContextMargin, PatchError, PatchPreprocessing, prepare_patch
+from npc_desktop.core.annotations import RectRoi
+from npc_desktop.core.dicom import Volume
+from npc_desktop.core.patches import ContextMargin, PatchError, PatchPreprocessing, prepare_patch
 
 PREPROCESSING = PatchPreprocessing()
 """The preprocessing the preview shows (the core's default, as the pipeline uses)."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from ..core.dicom import Volume
-from . import geometry
+from npc_desktop.core.dicom import Volume
+from npc_desktop.gui import geometry
 
 Box = tuple[float, float, float, float]
 """``(row0, col0, row1, col1)`` in pixel edges."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from ..core.annotations import RoiKind
-from .annotation_model import AnnotationModel
-from .roi_style import KIND_KEYS, KIND_NAMES
+from npc_desktop.core.annotations import RoiKind
+from npc_desktop.gui.annotation_model import AnnotationModel
+from npc_desktop.gui.roi_style import KIND_KEYS, KIND_NAMES
 
 Announce = Callable[[str], None]
 """Shows a one-line message to the user (the status bar)."""

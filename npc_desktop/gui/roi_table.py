@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from ..core.annotations import RectRoi, RoiKind
-from ..core.dicom import SeriesInfo, StudyIndex
-from .roi_style import KIND_NAMES
+from npc_desktop.core.annotations import RectRoi, RoiKind
+from npc_desktop.core.dicom import SeriesInfo, StudyIndex
+from npc_desktop.gui.roi_style import KIND_NAMES
 
 
 @dataclass(frozen=True)

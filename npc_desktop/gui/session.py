@@ -13,14 +13,14 @@ from typing import Optional, Union
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.dicom import SeriesInfo, StudyIndex
-from ..core.persistence import AnnotationStore
-from . import geometry, loading, patch_preview
-from .annotation_model import AnnotationModel
-from .session_annotations import AnnotationWorkflow
-from .staging_controller import EngineFactories, StagingController
-from .study_opening import ReadyStudy, StudyOpener
-from .state import (
+from npc_desktop.core.dicom import SeriesInfo, StudyIndex
+from npc_desktop.core.persistence import AnnotationStore
+from npc_desktop.gui import geometry, loading, patch_preview
+from npc_desktop.gui.annotation_model import AnnotationModel
+from npc_desktop.gui.session_annotations import AnnotationWorkflow
+from npc_desktop.gui.staging_controller import EngineFactories, StagingController
+from npc_desktop.gui.study_opening import ReadyStudy, StudyOpener
+from npc_desktop.gui.state import (
     ClaheSettings,
     CursorInfo,
     IngestMessage,
@@ -32,7 +32,7 @@ from .state import (
     ViewState,
     Window,
 )
-from .workers import JobHandle, JobRunner
+from npc_desktop.gui.workers import JobHandle, JobRunner
 
 _StoreArg = Union[AnnotationStore, str, Path, None]
 

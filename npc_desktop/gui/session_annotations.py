@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from ..core.annotations import AnnotationError, AnnotationSet, RectRoi
-from ..core.dicom import Volume
-from ..core.patches import find_slice
-from . import annotation_io, patch_preview, roi_table
-from .state import IngestMessage
-from .workers import JobHandle
+from npc_desktop.core.annotations import AnnotationError, AnnotationSet, RectRoi
+from npc_desktop.core.dicom import Volume
+from npc_desktop.core.patches import find_slice
+from npc_desktop.gui import annotation_io, patch_preview, roi_table
+from npc_desktop.gui.state import IngestMessage
+from npc_desktop.gui.workers import JobHandle
 
 if TYPE_CHECKING:
-    from .session import SessionModel
+    from npc_desktop.gui.session import SessionModel
 
 
 class AnnotationWorkflow:

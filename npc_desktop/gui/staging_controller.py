@@ -20,13 +20,18 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..core.annotations import AnnotationSet
-from ..core.dicom import Volume
-from ..core.progress import ProgressCallback
-from . import loading, patch_preview, roi_table
-from .staging_restore import add_volume, record_for, restore_staged
-from .inference_worker import EngineFactory, InferenceService, bundle_engine_factory, demo_engine_factory
-from .staging_state import (
+from npc_desktop.core.annotations import AnnotationSet
+from npc_desktop.core.dicom import Volume
+from npc_desktop.core.progress import ProgressCallback
+from npc_desktop.gui import loading, patch_preview, roi_table
+from npc_desktop.gui.staging_restore import add_volume, record_for, restore_staged
+from npc_desktop.gui.inference_worker import (
+    EngineFactory,
+    InferenceService,
+    bundle_engine_factory,
+    demo_engine_factory,
+)
+from npc_desktop.gui.staging_state import (
     CamSettings,
     EngineInfo,
     ModelPhase,
@@ -35,11 +40,11 @@ from .staging_state import (
     StagingRequest,
     roi_signature,
 )
-from .state import LoadedSeries
-from .workers import JobHandle
+from npc_desktop.gui.state import LoadedSeries
+from npc_desktop.gui.workers import JobHandle
 
 if TYPE_CHECKING:
-    from .session import SessionModel
+    from npc_desktop.gui.session import SessionModel
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +76,8 @@ def check_bundle_folder(path: str) -> Optional[str]:
     Only the manifest is read (fast, on the GUI thread); hashes and models are checked when the
     worker loads the bundle.
     """
-    from ..core.models.errors import ModelError
-    from ..core.models.manifest import read_manifest
+    from npc_desktop.core.models.errors import ModelError
+    from npc_desktop.core.models.manifest import read_manifest
 
     folder = Path(path)
     if not folder.is_dir():
@@ -410,7 +415,7 @@ class StagingController(QObject):
         self._set_busy(False)  # after the result: a listener knows a request ended without one
         if not self.cam.visible:
             self.set_cam(visible=True)
-        from ..core.reports.assemble import stage_label_text
+        from npc_desktop.core.reports.assemble import stage_label_text
 
         self.session.status_message.emit(f"Staged in {result.elapsed_s:.1f} s: {stage_label_text(result)}")
 

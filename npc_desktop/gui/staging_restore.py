@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
-from ..core.annotations import AnnotationSet
-from ..core.dicom import Volume
-from ..core.staging_record import StagingRecord, StagingRecordError
-from .staging_state import StagedResult
+from npc_desktop.core.annotations import AnnotationSet
+from npc_desktop.core.dicom import Volume
+from npc_desktop.core.staging_record import StagingRecord, StagingRecordError
+from npc_desktop.gui.staging_state import StagedResult
 
 
 def record_for(staged: StagedResult, *, when: Optional[datetime] = None) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Optional, Sequence
 
-from ..core.annotations import AnnotationSet, RectRoi
-from ..core.dicom import Volume
-from ..core.models.manifest import UNTRAINED_LABEL
-from ..core.models.results import PatchStaging, StagingResult
-from ..core.staging_record import roi_revision
+from npc_desktop.core.annotations import AnnotationSet, RectRoi
+from npc_desktop.core.dicom import Volume
+from npc_desktop.core.models.manifest import UNTRAINED_LABEL
+from npc_desktop.core.models.results import PatchStaging, StagingResult
+from npc_desktop.core.staging_record import roi_revision
 
 RoiSignature = str
 """The ROI revision (:func:`~npc_desktop.core.staging_record.roi_revision`): a SHA-256 of what staging

@@ -15,14 +15,14 @@ from PySide6.QtCore import QObject, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
-from ..core.models.manifest import UNTRAINED_LABEL
-from . import exports
-from .staging_state import ModelPhase, ModelStatus, StagedResult
-from .widgets.dataset_dialog import DatasetDialog
-from .widgets.report_dialog import ReportDialog
+from npc_desktop.core.models.manifest import UNTRAINED_LABEL
+from npc_desktop.gui import exports
+from npc_desktop.gui.staging_state import ModelPhase, ModelStatus, StagedResult
+from npc_desktop.gui.widgets.dataset_dialog import DatasetDialog
+from npc_desktop.gui.widgets.report_dialog import ReportDialog
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from npc_desktop.gui.main_window import MainWindow
 
 UNTRAINED_STYLE = "color: #ff8a65; font-weight: bold;"
 
@@ -257,7 +257,7 @@ class StagingUi(QObject):
 
 def exports_summary(result: Any) -> str:
     """``"IVa (p = 0.62), agreement 60%, 4 patches"`` with the untrained mark when it applies."""
-    from ..core.reports.assemble import stage_label_text
+    from npc_desktop.core.reports.assemble import stage_label_text
 
     count = len(result.patches)
     text = f"{stage_label_text(result)}, {count} patch{'es' if count != 1 else ''}"

@@ -7,9 +7,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..core.models.results import StagingResult
-from ..core.reports.assemble import display_names
-from .staging_state import StagedResult, device_text
+from npc_desktop.core.models.results import StagingResult
+from npc_desktop.core.reports.assemble import display_names
+from npc_desktop.gui.staging_state import StagedResult, device_text
 
 KIND_WORDS = {"tumour": "Tumour", "lymph_node": "Node"}
 
@@ -96,7 +96,7 @@ def patient_summary(staged: StagedResult) -> Optional[PatientSummary]:
 
 def _series_name(staged: StagedResult, uid: str) -> str:
     """``"T1C"`` / ``"T2"`` from the description, else the series number (the panel is narrow)."""
-    from ..core.research.export import sequence_of
+    from npc_desktop.core.research.export import sequence_of
 
     volume = staged.volumes.get(uid)
     if volume is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional
 
-from ..core.dicom import Volume
+from npc_desktop.core.dicom import Volume
 
 Window = tuple[float, float]
 """(centre, width) in stored units after rescale."""

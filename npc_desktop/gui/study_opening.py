@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..core.dicom import SeriesInfo
-from . import loading
-from .state import IngestMessage, LoadedSeries
-from .workers import JobHandle, JobRunner
+from npc_desktop.core.dicom import SeriesInfo
+from npc_desktop.gui import loading
+from npc_desktop.gui.state import IngestMessage, LoadedSeries
+from npc_desktop.gui.workers import JobHandle, JobRunner
 
 
 @dataclass(frozen=True)

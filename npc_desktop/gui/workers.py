@@ -15,8 +15,8 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from ..core.dicom import DicomIngestError
-from ..core.progress import OperationCancelled, ProgressCallback
+from npc_desktop.core.dicom import DicomIngestError
+from npc_desktop.core.progress import OperationCancelled, ProgressCallback
 
 log = logging.getLogger(__name__)
 

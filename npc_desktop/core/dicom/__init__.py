@@ -1,6 +1,6 @@
 """DICOM ingestion: indexing, series splitting and sorting, volume loading, typed errors."""
 
-from .errors import (
+from npc_desktop.core.dicom.errors import (
     DicomIngestError,
     InconsistentSeriesError,
     NoImagesError,
@@ -9,9 +9,16 @@ from .errors import (
     SeriesNotFoundError,
     UnreadableDicomError,
 )
-from .index import PatientInfo, SeriesInfo, SkippedFile, StudyIndex, StudyInfo, index_path
-from .loader import load_path, load_series, read_instance_pixels
-from .volume import SeriesMeta, SliceRef, Volume
+from npc_desktop.core.dicom.index import (
+    PatientInfo,
+    SeriesInfo,
+    SkippedFile,
+    StudyIndex,
+    StudyInfo,
+    index_path,
+)
+from npc_desktop.core.dicom.loader import load_path, load_series, read_instance_pixels
+from npc_desktop.core.dicom.volume import SeriesMeta, SliceRef, Volume
 
 __all__ = [
     "DicomIngestError",

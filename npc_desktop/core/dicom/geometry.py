@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .headers import FrameHeader
+from npc_desktop.core.dicom.headers import FrameHeader
 
 POSITION_TOLERANCE_MM = 1e-3
 SPACING_TOLERANCE = 0.05

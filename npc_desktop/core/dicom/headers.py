@@ -11,9 +11,14 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from . import fastscan
-from .errors import DicomDirectoryFile, DicomIngestError, NotDicomError, UnreadableDicomError
-from .sources import FileRef
+from npc_desktop.core.dicom import fastscan
+from npc_desktop.core.dicom.errors import (
+    DicomDirectoryFile,
+    DicomIngestError,
+    NotDicomError,
+    UnreadableDicomError,
+)
+from npc_desktop.core.dicom.sources import FileRef
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _SCAN_BYTES = 64 * 1024

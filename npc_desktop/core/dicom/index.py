@@ -8,11 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
-from ..progress import CancelToken, ProgressCallback, check_cancelled
-from .errors import DicomDirectoryFile, DicomIngestError, NoImagesError, NotDicomError, SeriesNotFoundError
-from .geometry import sort_frames
-from .headers import FrameHeader, InstanceHeader, read_header
-from .sources import FileRef, enumerate_sources
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.dicom.errors import (
+    DicomDirectoryFile,
+    DicomIngestError,
+    NoImagesError,
+    NotDicomError,
+    SeriesNotFoundError,
+)
+from npc_desktop.core.dicom.geometry import sort_frames
+from npc_desktop.core.dicom.headers import FrameHeader, InstanceHeader, read_header
+from npc_desktop.core.dicom.sources import FileRef, enumerate_sources
 
 
 @dataclass

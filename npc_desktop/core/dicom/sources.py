@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional
 
-from .errors import DicomIngestError, NoImagesError
+from npc_desktop.core.dicom.errors import DicomIngestError, NoImagesError
 
 
 @dataclass(frozen=True, order=True)

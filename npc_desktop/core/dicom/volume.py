@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..preprocessing import percentile_window
+from npc_desktop.core.preprocessing import percentile_window
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Optional, Sequence, Union
 
-from .errors import ArchitectureError, WeightsNotFoundError
-from .specs import DEFAULT_CLASS_NAMES, get_spec, keras_cache_dir, normalise_input_size
+from npc_desktop.core.models.errors import ArchitectureError, WeightsNotFoundError
+from npc_desktop.core.models.specs import DEFAULT_CLASS_NAMES, get_spec, keras_cache_dir, normalise_input_size
 
 __all__ = [
     "MemberInfo",

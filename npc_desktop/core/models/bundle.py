@@ -29,9 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from ..progress import CancelToken, ProgressCallback, check_cancelled
-from .errors import BundleError, BundleMismatchError
-from .manifest import (
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.models.errors import BundleError, BundleMismatchError
+from npc_desktop.core.models.manifest import (
     MANIFEST_NAME,
     UNTRAINED_LABEL,
     BundleManifest,
@@ -43,7 +43,7 @@ from .manifest import (
     read_manifest,
     verify_files,
 )
-from .specs import DEFAULT_CLASS_NAMES, ENSEMBLE_ARCHITECTURES
+from npc_desktop.core.models.specs import DEFAULT_CLASS_NAMES, ENSEMBLE_ARCHITECTURES
 
 __all__ = [
     "ModelBundle", "write_bundle", "check_replaceable", "load_bundle", "verify_bundle", "demo_bundle",
@@ -99,7 +99,7 @@ def _entries_from_models(
     models: Sequence[Any], names: Sequence[str], vote_weights: Sequence[float],
     member_metrics: Mapping[str, Mapping[str, Any]],
 ) -> tuple[list[MemberEntry], tuple[str, ...]]:
-    from .architectures import member_info
+    from npc_desktop.core.models.architectures import member_info
 
     entries: list[MemberEntry] = []
     classes: Optional[tuple[str, ...]] = None
@@ -308,7 +308,7 @@ def check_replaceable(directory: Union[str, Path], *, protected: Sequence[Union[
 def _load_member(path: Path, entry: MemberEntry, class_names: tuple[str, ...]) -> Any:
     import keras
 
-    from .architectures import custom_objects, member_info
+    from npc_desktop.core.models.architectures import custom_objects, member_info
 
     try:
         model = keras.saving.load_model(str(path), custom_objects=custom_objects(), compile=False, safe_mode=True)
@@ -426,7 +426,7 @@ def demo_bundle(
     ModelBundle
         ``untrained_demo`` is set: every output is marked :data:`UNTRAINED_LABEL`.
     """
-    from .architectures import build_member, member_info
+    from npc_desktop.core.models.architectures import build_member, member_info
 
     sizes = dict(input_sizes or {})
     models = []

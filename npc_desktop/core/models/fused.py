@@ -17,8 +17,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .architectures import member_info
-from .voting import normalised_weights
+from npc_desktop.core.models.architectures import member_info
+from npc_desktop.core.models.voting import normalised_weights
 
 __all__ = ["FusedOutput", "FusedEnsemble"]
 

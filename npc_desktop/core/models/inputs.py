@@ -30,7 +30,7 @@ from typing import Optional, Sequence, Union
 import cv2
 import numpy as np
 
-from ..patches import PatchPreprocessing
+from npc_desktop.core.patches import PatchPreprocessing
 
 __all__ = ["InputError", "to_model_input", "batch_inputs", "to_grey_uint8_range"]
 

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from .errors import BundleIntegrityError, ManifestError
-from .specs import PREPROCESS_MODES, get_spec, normalise_input_size
+from npc_desktop.core.models.errors import BundleIntegrityError, ManifestError
+from npc_desktop.core.models.specs import PREPROCESS_MODES, get_spec, normalise_input_size
 
 __all__ = [
     "FORMAT",
@@ -386,7 +386,7 @@ def software_versions() -> dict[str, str]:
 
     import numpy
 
-    from ... import __version__
+    from npc_desktop import __version__
 
     versions = {"npc_desktop": __version__, "python": platform.python_version(), "numpy": numpy.__version__}
     for module in ("tensorflow", "keras"):

@@ -14,8 +14,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..cam import paste_into_slice
-from .manifest import UNTRAINED_LABEL
+from npc_desktop.core.cam import paste_into_slice
+from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 
 __all__ = ["PatchStaging", "PatientStaging", "StagingResult"]
 

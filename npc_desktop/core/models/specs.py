@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from .errors import ArchitectureError
+from npc_desktop.core.models.errors import ArchitectureError
 
 __all__ = [
     "ArchitectureSpec",

@@ -1,6 +1,6 @@
 """Staging reports: content objects, PDF layout, DICOM Encapsulated PDF."""
 
-from .content import (
+from npc_desktop.core.reports.content import (
     DISCLAIMER,
     UNTRAINED_BANNER,
     Institution,
@@ -13,7 +13,7 @@ from .content import (
     SeriesUsed,
     SignOff,
 )
-from .pdf import PAGE_SIZES, ReportWriteError, write_report_pdf
+from npc_desktop.core.reports.pdf import PAGE_SIZES, ReportWriteError, write_report_pdf
 
 __all__ = [
     "DISCLAIMER",

@@ -12,10 +12,10 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from ..annotations import AnnotationSet, PatientLabel, Stage
-from ..dicom.volume import Volume
-from ..models.results import PatchStaging, StagingResult
-from .content import (
+from npc_desktop.core.annotations import AnnotationSet, PatientLabel, Stage
+from npc_desktop.core.dicom.volume import Volume
+from npc_desktop.core.models.results import PatchStaging, StagingResult
+from npc_desktop.core.reports.content import (
     Institution,
     KeyImage,
     ModelDetails,
@@ -26,14 +26,14 @@ from .content import (
     SeriesUsed,
     SignOff,
 )
-from .figures import BoxOverlay, HeatmapOverlay, render_key_image
+from npc_desktop.core.reports.figures import BoxOverlay, HeatmapOverlay, render_key_image
 
 KIND_WORDS = {"tumour": "tumour", "lymph_node": "node"}
 
 
 def display_names(result: StagingResult, manifest: Optional[Any] = None) -> dict[str, str]:
     """Member name -> the architecture's display name ("vgg16" -> "VGG16"), else the name itself."""
-    from ..models.specs import ARCHITECTURES
+    from npc_desktop.core.models.specs import ARCHITECTURES
 
     architecture_of = {m.name: m.architecture for m in manifest.members} if manifest is not None else {}
     names = {}
@@ -236,7 +236,7 @@ def report_content(
 
 def source_images(result: StagingResult, volumes: Mapping[str, Volume], index: Optional[Any] = None) -> list:
     """The staged slices as :class:`~.dicom_pdf.SourceImage` (SOP class from the study index, else MR)."""
-    from .dicom_pdf import SourceImage
+    from npc_desktop.core.reports.dicom_pdf import SourceImage
 
     mr_image_storage = "1.2.840.10008.5.1.4.1.1.4"
     classes: dict[str, str] = {}

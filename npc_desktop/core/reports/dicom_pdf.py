@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence, Union
 
-from ..fileio import write_bytes_atomically
-from .content import PatientDetails
+from npc_desktop.core.fileio import write_bytes_atomically
+from npc_desktop.core.reports.content import PatientDetails
 
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 PDF_MIME = "application/pdf"
@@ -81,7 +81,7 @@ def encapsulate_pdf(
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
-    from ... import __version__
+    from npc_desktop import __version__
 
     data = bytes(pdf) if isinstance(pdf, (bytes, bytearray)) else Path(pdf).read_bytes()
     name = "the PDF" if isinstance(pdf, (bytes, bytearray)) else str(pdf)

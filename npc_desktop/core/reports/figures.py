@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from ..preprocessing import window_to_uint8
+from npc_desktop.core.preprocessing import window_to_uint8
 
 KIND_COLOURS_RGB: dict[str, tuple[int, int, int]] = {
     "tumour": (255, 79, 216),

@@ -14,9 +14,9 @@ from typing import Union
 
 import numpy as np
 
-from ..fileio import write_bytes_atomically
-from .content import DISCLAIMER, UNTRAINED_BANNER, ReportContent
-from .figures import agreement_chart_png
+from npc_desktop.core.fileio import write_bytes_atomically
+from npc_desktop.core.reports.content import DISCLAIMER, UNTRAINED_BANNER, ReportContent
+from npc_desktop.core.reports.figures import agreement_chart_png
 
 PAGE_SIZES = ("A4", "Letter")
 FONT = "NPCSans"

@@ -13,17 +13,17 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from ..models.voting import soft_vote
-from ..progress import CancelToken, ProgressCallback, check_cancelled
-from .evaluation import Evaluation, MethodResult, evaluate, write_report
-from .patchset import DatasetError, PatchRecord, PatchSet
-from .predict import compiled_call, grey_inputs, predict_grey
+from npc_desktop.core.models.voting import soft_vote
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.research.evaluation import Evaluation, MethodResult, evaluate, write_report
+from npc_desktop.core.research.patchset import DatasetError, PatchRecord, PatchSet
+from npc_desktop.core.research.predict import compiled_call, grey_inputs, predict_grey
 
 __all__ = ["evaluate_bundle"]
 
 
 def _display(architecture: str) -> str:
-    from ..models.specs import get_spec
+    from npc_desktop.core.models.specs import get_spec
 
     return get_spec(architecture).display_name
 
@@ -68,7 +68,7 @@ def evaluate_bundle(
     BundleError
         If the bundle cannot be loaded (from :func:`~npc_desktop.core.models.bundle.load_bundle`).
     """
-    from ..models.bundle import load_bundle
+    from npc_desktop.core.models.bundle import load_bundle
 
     if not records:
         raise DatasetError("there are no patches to evaluate (the chosen test set is empty)")

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..models.specs import ENSEMBLE_ARCHITECTURES, get_spec, normalise_input_size
-from .augment import Augmentation
+from npc_desktop.core.models.specs import ENSEMBLE_ARCHITECTURES, get_spec, normalise_input_size
+from npc_desktop.core.research.augment import Augmentation
 
 __all__ = ["TrainingError", "TrainingConfig", "display_name"]
 

@@ -24,7 +24,12 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .metrics import ClassificationMetrics, aggregate_by_patient, classification_metrics, roc_curve
+from npc_desktop.core.research.metrics import (
+    ClassificationMetrics,
+    aggregate_by_patient,
+    classification_metrics,
+    roc_curve,
+)
 
 __all__ = [
     "MethodResult",

@@ -45,16 +45,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Container, Optional, Sequence, Union
 
-from ... import __version__
-from ..annotations import AnnotationSet, RectRoi, RoiKind, Stage, utc_now
-from ..dicom import SeriesInfo, StudyIndex, Volume, index_path, load_series
-from ..patches import ContextMargin, PatchError, PatchPreprocessing, PreparedPatch, prepare_patches
-from ..persistence import AnnotationStore
-from ..progress import CancelToken, ProgressCallback, check_cancelled
-from .export_manifest import MANIFEST_COLUMNS, MAPPING_COLUMNS, csv_bytes, manifest_row, raw_uint16
-from .patchset import EXPORT_FORMAT
-from .pngio import write_png
-from .splits import PatientSplit, SplitError, split_patients
+from npc_desktop import __version__
+from npc_desktop.core.annotations import AnnotationSet, RectRoi, RoiKind, Stage, utc_now
+from npc_desktop.core.dicom import SeriesInfo, StudyIndex, Volume, index_path, load_series
+from npc_desktop.core.patches import (
+    ContextMargin,
+    PatchError,
+    PatchPreprocessing,
+    PreparedPatch,
+    prepare_patches,
+)
+from npc_desktop.core.persistence import AnnotationStore
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.research.export_manifest import (
+    MANIFEST_COLUMNS,
+    MAPPING_COLUMNS,
+    csv_bytes,
+    manifest_row,
+    raw_uint16,
+)
+from npc_desktop.core.research.patchset import EXPORT_FORMAT
+from npc_desktop.core.research.pngio import write_png
+from npc_desktop.core.research.splits import PatientSplit, SplitError, split_patients
 
 __all__ = [
     "ExportError",

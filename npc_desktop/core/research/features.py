@@ -27,8 +27,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ..progress import CancelToken, check_cancelled
-from .augment import Augmentation, augment_inputs
+from npc_desktop.core.progress import CancelToken, check_cancelled
+from npc_desktop.core.research.augment import Augmentation, augment_inputs
 
 __all__ = ["FeatureCache", "cache_for", "input_keys", "weights_fingerprint", "default_cache_dir"]
 

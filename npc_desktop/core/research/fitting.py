@@ -12,9 +12,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..progress import CancelToken, ProgressCallback, check_cancelled
-from .checkpoint import PhaseCheckpoint
-from .config import TrainingConfig
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.research.checkpoint import PhaseCheckpoint
+from npc_desktop.core.research.config import TrainingConfig
 
 __all__ = ["Tracker", "fit_epochs", "epoch_maker", "unfreeze_top"]
 

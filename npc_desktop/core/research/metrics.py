@@ -214,7 +214,7 @@ def aggregate_by_patient(
     patient_ids, patient_probabilities, patient_labels
         Sorted by patient.
     """
-    from ..models.voting import aggregate_patient
+    from npc_desktop.core.models.voting import aggregate_patient
 
     probs = np.asarray(probabilities, dtype=np.float64)
     truth = np.asarray(y_true, dtype=np.int64)

@@ -28,10 +28,16 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..patches import PatchPreprocessing
-from ..progress import CancelToken, ProgressCallback, check_cancelled
-from .pngio import PngError, read_png
-from .splits import PatientSplit, SplitError, patient_values, split_by_folds, split_patients
+from npc_desktop.core.patches import PatchPreprocessing
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.research.pngio import PngError, read_png
+from npc_desktop.core.research.splits import (
+    PatientSplit,
+    SplitError,
+    patient_values,
+    split_by_folds,
+    split_patients,
+)
 
 __all__ = [
     "DatasetError",

@@ -10,8 +10,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..models.inputs import to_model_input
-from ..progress import CancelToken, check_cancelled
+from npc_desktop.core.models.inputs import to_model_input
+from npc_desktop.core.progress import CancelToken, check_cancelled
 
 __all__ = ["compiled_call", "grey_inputs", "three_channels", "predict_grey"]
 

@@ -36,18 +36,18 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ..models.specs import get_spec
-from ..models.voting import soft_vote
-from ..progress import CancelToken, ProgressCallback, check_cancelled
-from .augment import augment_inputs
-from .checkpoint import PhaseCheckpoint
-from .config import TrainingConfig, TrainingError, display_name
-from .evaluation import Evaluation, MethodResult, evaluate, write_report
-from .features import cache_for, default_cache_dir, input_keys
-from .fitting import Tracker, epoch_maker, fit_epochs, unfreeze_top
-from .patchset import SIXTEEN_BIT_PREPROCESSING, PatchRecord, PatchSet
-from .predict import compiled_call, grey_inputs, predict_grey, three_channels
-from .splits import PatientSplit, split_patients
+from npc_desktop.core.models.specs import get_spec
+from npc_desktop.core.models.voting import soft_vote
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.research.augment import augment_inputs
+from npc_desktop.core.research.checkpoint import PhaseCheckpoint
+from npc_desktop.core.research.config import TrainingConfig, TrainingError, display_name
+from npc_desktop.core.research.evaluation import Evaluation, MethodResult, evaluate, write_report
+from npc_desktop.core.research.features import cache_for, default_cache_dir, input_keys
+from npc_desktop.core.research.fitting import Tracker, epoch_maker, fit_epochs, unfreeze_top
+from npc_desktop.core.research.patchset import SIXTEEN_BIT_PREPROCESSING, PatchRecord, PatchSet
+from npc_desktop.core.research.predict import compiled_call, grey_inputs, predict_grey, three_channels
+from npc_desktop.core.research.splits import PatientSplit, split_patients
 
 __all__ = ["TrainingError", "TrainingConfig", "MemberResult", "TrainingResult", "train_bundle", "display_name"]
 
@@ -99,7 +99,7 @@ class _Data:
 
 
 def _initial_weights(arch: str, config: TrainingConfig, notes: list[str]) -> tuple[Optional[str], str]:
-    from ..models.architectures import imagenet_weights_path
+    from npc_desktop.core.models.architectures import imagenet_weights_path
 
     if get_spec(arch).application is None or config.weights == "none":
         return None, "random"
@@ -116,7 +116,7 @@ def _train_member(
 ) -> tuple[Any, MemberResult]:
     import keras
 
-    from ..models.architectures import build_member, custom_objects, member_parts
+    from npc_desktop.core.models.architectures import build_member, custom_objects, member_parts
 
     size = config.size_for(arch)
     weights, initialisation = _initial_weights(arch, config, notes)
@@ -350,7 +350,7 @@ def train_bundle(
     """
     import tensorflow as tf
 
-    from ..models.bundle import write_bundle
+    from npc_desktop.core.models.bundle import write_bundle
 
     bundle_dir = Path(bundle_dir)
     work = Path(work_dir) if work_dir is not None else bundle_dir.parent / f".{bundle_dir.absolute().name}.work"
@@ -427,8 +427,8 @@ def _recipe_notes(config: TrainingConfig, split: PatientSplit, data: _Data) -> l
 
 
 def _check_bundle_dir(bundle_dir: Path, overwrite: bool, protected: Sequence[Path]) -> None:
-    from ..models.bundle import check_replaceable
-    from ..models.errors import BundleError
+    from npc_desktop.core.models.bundle import check_replaceable
+    from npc_desktop.core.models.errors import BundleError
 
     if bundle_dir.exists() or bundle_dir.is_symlink():
         if not overwrite:

@@ -7,9 +7,9 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
 
-from ..session import SessionModel
-from ..staging_state import CamSettings, StagedResult
-from ..staging_view import member_names
+from npc_desktop.gui.session import SessionModel
+from npc_desktop.gui.staging_state import CamSettings, StagedResult
+from npc_desktop.gui.staging_view import member_names
 
 MEAN_TEXT = "Ensemble mean"
 

@@ -9,13 +9,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtGui import QColor
 
-from ...core.models.manifest import UNTRAINED_LABEL
-from ...core.models.results import PatchStaging
-from ...core.reports.figures import jet_rgb
-from ..roi_geometry import pixel_box_to_plane
-from ..session import SessionModel
-from ..staging_state import CamSettings
-from .image_canvas import ImageCanvas
+from npc_desktop.core.models.manifest import UNTRAINED_LABEL
+from npc_desktop.core.models.results import PatchStaging
+from npc_desktop.core.reports.figures import jet_rgb
+from npc_desktop.gui.roi_geometry import pixel_box_to_plane
+from npc_desktop.gui.session import SessionModel
+from npc_desktop.gui.staging_state import CamSettings
+from npc_desktop.gui.widgets.image_canvas import ImageCanvas
 
 CAM_Z = 5.0
 """Above the slice (0), below the ROI outlines, so the outline of the staged ROI stays visible."""
@@ -103,7 +103,7 @@ class CamLayer(QObject):
     def _member_label(self, settings: CamSettings) -> str:
         if settings.member is None:
             return "ensemble mean"
-        from ...core.reports.assemble import display_names
+        from npc_desktop.core.reports.assemble import display_names
 
         staged = self.session.staging.staged
         manifest = staged.engine.manifest if staged is not None and staged.engine is not None else None

@@ -6,8 +6,8 @@ from typing import Optional
 
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from ..session import SessionModel
-from ..state import ClaheSettings
+from npc_desktop.gui.session import SessionModel
+from npc_desktop.gui.state import ClaheSettings
 
 
 class ClahePanel(QWidget):

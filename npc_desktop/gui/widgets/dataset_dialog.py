@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.patches import ContextMargin
-from ..exports import DatasetRequest
-from ..settings import AppSettings
+from npc_desktop.core.patches import ContextMargin
+from npc_desktop.gui.exports import DatasetRequest
+from npc_desktop.gui.settings import AppSettings
 
 
 class DatasetDialog(QDialog):

@@ -11,9 +11,15 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsView, QToolTip, QWidget
 
-from ..state import ViewState
-from .overlay_text import PlacedLine, corner_tooltips, draw_hint, hint_box, layout_corners
-from .slice_view_box import SliceViewBox
+from npc_desktop.gui.state import ViewState
+from npc_desktop.gui.widgets.overlay_text import (
+    PlacedLine,
+    corner_tooltips,
+    draw_hint,
+    hint_box,
+    layout_corners,
+)
+from npc_desktop.gui.widgets.slice_view_box import SliceViewBox
 
 BACKGROUND = QColor(0, 0, 0)
 TEXT = QColor(236, 236, 236)

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.annotations import PatientLabel, Stage
-from ..session import SessionModel
+from npc_desktop.core.annotations import PatientLabel, Stage
+from npc_desktop.gui.session import SessionModel
 
 NOTE_IDLE_MS = 1200
 """A note is stored after this pause in typing (or when the editor loses focus), not per key."""

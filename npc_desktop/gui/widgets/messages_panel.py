@@ -6,8 +6,8 @@ from typing import Optional
 
 from PySide6.QtWidgets import QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem, QWidget
 
-from ..session import SessionModel
-from ..state import IngestMessage
+from npc_desktop.gui.session import SessionModel
+from npc_desktop.gui.state import IngestMessage
 
 
 class MessagesPanel(QTreeWidget):

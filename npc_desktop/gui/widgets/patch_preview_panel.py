@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.patches import ContextMargin
-from ..patch_preview import PatchPreview
-from ..roi_style import KIND_COLOURS
-from ..session import SessionModel
+from npc_desktop.core.patches import ContextMargin
+from npc_desktop.gui.patch_preview import PatchPreview
+from npc_desktop.gui.roi_style import KIND_COLOURS
+from npc_desktop.gui.session import SessionModel
 
 IMAGE_SIZE = 150
 """Side of each preview image in logical pixels (the patch is scaled to fit, aspect kept in mm)."""

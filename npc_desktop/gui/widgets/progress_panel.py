@@ -6,7 +6,7 @@ from typing import Optional
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..session import SessionModel
+from npc_desktop.gui.session import SessionModel
 
 
 class ProgressPanel(QWidget):

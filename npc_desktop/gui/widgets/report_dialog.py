@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..exports import PAGE_SIZES, ReportRequest
-from ..settings import AppSettings
+from npc_desktop.gui.exports import PAGE_SIZES, ReportRequest
+from npc_desktop.gui.settings import AppSettings
 
 
 def _with_button(edit: QLineEdit, button: QPushButton, *extra: QWidget) -> QWidget:

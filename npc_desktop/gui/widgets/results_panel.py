@@ -17,12 +17,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.models.manifest import UNTRAINED_LABEL
-from .. import staging_view
-from ..session import SessionModel
-from ..staging_restore import stored_note
-from ..staging_state import StagedResult
-from .cam_controls import CamControls
+from npc_desktop.core.models.manifest import UNTRAINED_LABEL
+from npc_desktop.gui import staging_view
+from npc_desktop.gui.session import SessionModel
+from npc_desktop.gui.staging_restore import stored_note
+from npc_desktop.gui.staging_state import StagedResult
+from npc_desktop.gui.widgets.cam_controls import CamControls
 
 EMPTY_TEXT = ("No staging result yet.\n\nDraw tumour and lymph-node ROIs, then press Stage (Ctrl+R) to "
               "stage them with the five-model ensemble.")

@@ -8,9 +8,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
-from ...core.annotations import RoiKind
-from ..roi_geometry import PlaneRect
-from ..roi_style import KIND_COLOURS, KIND_NAMES
+from npc_desktop.core.annotations import RoiKind
+from npc_desktop.gui.roi_geometry import PlaneRect
+from npc_desktop.gui.roi_style import KIND_COLOURS, KIND_NAMES
 
 # Handle position on the box and the fixed point it scales about: four corners, four edges.
 _HANDLES = (

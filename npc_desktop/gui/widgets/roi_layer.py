@@ -9,15 +9,15 @@ from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsRectItem, QMenu
 
-from ...core.annotations import RectRoi, RoiKind
-from .. import geometry
-from ..roi_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
-from ..roi_kind_commands import change_roi_kind
-from ..roi_style import KIND_COLOURS, KIND_KEYS, KIND_NAMES
-from ..session import SessionModel
-from ..state import Tool
-from .image_canvas import ImageCanvas
-from .roi_item import AnnotationRoiItem
+from npc_desktop.core.annotations import RectRoi, RoiKind
+from npc_desktop.gui import geometry
+from npc_desktop.gui.roi_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
+from npc_desktop.gui.roi_kind_commands import change_roi_kind
+from npc_desktop.gui.roi_style import KIND_COLOURS, KIND_KEYS, KIND_NAMES
+from npc_desktop.gui.session import SessionModel
+from npc_desktop.gui.state import Tool
+from npc_desktop.gui.widgets.image_canvas import ImageCanvas
+from npc_desktop.gui.widgets.roi_item import AnnotationRoiItem
 
 
 class RoiLayer(QObject):

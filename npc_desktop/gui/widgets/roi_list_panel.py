@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.annotations import RoiKind
-from ..roi_kind_commands import change_roi_kind
-from ..roi_style import KIND_COLOURS, KIND_NAMES
-from ..roi_table import roi_rows
-from ..session import SessionModel
+from npc_desktop.core.annotations import RoiKind
+from npc_desktop.gui.roi_kind_commands import change_roi_kind
+from npc_desktop.gui.roi_style import KIND_COLOURS, KIND_NAMES
+from npc_desktop.gui.roi_table import roi_rows
+from npc_desktop.gui.session import SessionModel
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Kind", "Slice", "Size (w × h)", "Series")

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..actions import shortcut_rows
+from npc_desktop.gui.actions import shortcut_rows
 
 
 class ShortcutDialog(QDialog):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 
-from ..state import Tool
+from npc_desktop.gui.state import Tool
 
 _WHEEL_NOTCH = 120
 ZOOM_PER_PIXEL = 1.01

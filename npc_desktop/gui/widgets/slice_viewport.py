@@ -9,13 +9,13 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QSlider, QVBoxLayout, QWidget
 
-from ...core.preprocessing import apply_clahe, window_to_uint8
-from .. import geometry, overlay
-from ..session import PAGE_STEP, SessionModel
-from ..state import ClaheSettings, CursorInfo, LoadedSeries, Tool, ViewState
-from .cam_layer import CamLayer
-from .image_canvas import ImageCanvas
-from .roi_layer import RoiLayer
+from npc_desktop.core.preprocessing import apply_clahe, window_to_uint8
+from npc_desktop.gui import geometry, overlay
+from npc_desktop.gui.session import PAGE_STEP, SessionModel
+from npc_desktop.gui.state import ClaheSettings, CursorInfo, LoadedSeries, Tool, ViewState
+from npc_desktop.gui.widgets.cam_layer import CamLayer
+from npc_desktop.gui.widgets.image_canvas import ImageCanvas
+from npc_desktop.gui.widgets.roi_layer import RoiLayer
 
 EMPTY_MESSAGE = "Double-click a series in the study browser to show it here"
 WINDOW_DRAG_PIXELS = 256.0

@@ -9,9 +9,9 @@ from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QStyle, QTreeWidget, QTreeWidgetItem, QWidget
 
-from ...core.dicom import SeriesInfo, StudyIndex
-from ..overlay import format_date, format_person_name
-from ..session import VIEWPORT_COUNT, SessionModel
+from npc_desktop.core.dicom import SeriesInfo, StudyIndex
+from npc_desktop.gui.overlay import format_date, format_person_name
+from npc_desktop.gui.session import VIEWPORT_COUNT, SessionModel
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 ICON_SIZE = 56

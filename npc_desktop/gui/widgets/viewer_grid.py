@@ -7,8 +7,8 @@ from typing import Optional
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from ..session import VIEWPORT_COUNT, SessionModel
-from .slice_viewport import SliceViewport
+from npc_desktop.gui.session import VIEWPORT_COUNT, SessionModel
+from npc_desktop.gui.widgets.slice_viewport import SliceViewport
 
 
 class ViewerGrid(QWidget):

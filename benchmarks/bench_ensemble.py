@@ -68,7 +68,7 @@ def cold_start_seconds() -> float:
     code = (
         "import time; t=time.perf_counter()\n"
         "import numpy as np\n"
-        "from npc_desktop.core.staging import StagingEngine, StagingItem\n"
+        "from npc_desktop.core.staging.engine import StagingEngine, StagingItem\n"
         "e = StagingEngine.demo(batch_size=1)\n"
         "r = e.stage([StagingItem(np.random.default_rng(0).integers(0, 256, (120, 140), dtype=np.uint8))])\n"
         "print(time.perf_counter() - t)\n"
@@ -95,7 +95,7 @@ def main() -> None:
     device = configure_tensorflow(intra_op_threads=args.intra, inter_op_threads=args.inter)
     import tensorflow as tf
 
-    from npc_desktop.core.cam import GradCAM
+    from npc_desktop.core.models.cam import GradCAM
     from npc_desktop.core.models.bundle import demo_bundle
     from npc_desktop.core.models.fused import FusedEnsemble
     from npc_desktop.core.models.inputs import batch_inputs

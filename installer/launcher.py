@@ -13,7 +13,7 @@ import json
 import multiprocessing
 import sys
 
-from npc_desktop.cli import main
+from npc_desktop.cli.main import main
 
 SMOKE_GUI_OPTION = "--bundle-smoke-gui"
 SMOKE_DELAY_MS = 1500

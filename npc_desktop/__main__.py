@@ -1,4 +1,4 @@
-from npc_desktop.cli import main
+from npc_desktop.cli.main import main
 import sys
 
 sys.exit(main())

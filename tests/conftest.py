@@ -52,14 +52,14 @@ def pydicom_test_files(dicom_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_study(tmp_path_factory: pytest.TempPathFactory):
     """The synthetic demo study, written once per test session."""
-    from npc_desktop.core.demo import write_demo_study
+    from npc_desktop.core.demo.dicom_writer import write_demo_study
 
     return write_demo_study(tmp_path_factory.mktemp("demo-study") / "study")
 
 
 def roi_from_demo_lesion(demo_study, lesion):
     """A RectRoi on a demo lesion's ground-truth box."""
-    from npc_desktop.core.annotations import RectRoi
+    from npc_desktop.core.annotation.rois import RectRoi
 
     row0, col0, row1, col1 = lesion.bbox
     return RectRoi(
@@ -81,7 +81,7 @@ def tiny_demo_engine():
     Built here rather than in tests/core so the GUI tests reuse it: building InceptionResNetV2 is
     the slow part (see tests/core/conftest.py TINY_SIZES).
     """
-    from npc_desktop.core.staging import StagingEngine
+    from npc_desktop.core.staging.engine import StagingEngine
     from tests.core.conftest import TINY_SIZES
 
     engine = StagingEngine.demo(input_sizes=TINY_SIZES, batch_size=4)

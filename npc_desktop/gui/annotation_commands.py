@@ -1,4 +1,4 @@
-"""QUndoCommands around :class:`~npc_desktop.core.annotations.AnnotationSet` operations.
+"""QUndoCommands around :class:`~npc_desktop.core.annotation.annotation_set.AnnotationSet` operations.
 
 A command performs its operation once (on the first ``redo``, which ``QUndoStack.push`` calls)
 and keeps the event the set returned; undo and redo then replay that event exactly with
@@ -13,7 +13,8 @@ from typing import Callable, Optional
 
 from PySide6.QtGui import QUndoCommand
 
-from npc_desktop.core.annotations import AnnotationEvent, AnnotationSet
+from npc_desktop.core.annotation.events import AnnotationEvent
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
 
 Operation = Callable[[], AnnotationEvent]
 

@@ -1,7 +1,7 @@
 """Annotation export and import jobs for the thread pool (they call the core; no Qt).
 
-Formats: DICOM SR TID 1500 (:mod:`npc_desktop.core.sr`), CSV and COCO JSON
-(:mod:`npc_desktop.core.interop`). The jobs receive immutable ROIs, the study index and the
+Formats: DICOM SR TID 1500 (:mod:`npc_desktop.core.interop.sr`), CSV and COCO JSON
+(:mod:`npc_desktop.core.interop.tables`). The jobs receive immutable ROIs, the study index and the
 volumes already loaded; series that are not loaded are read from disk on the worker thread.
 """
 
@@ -12,12 +12,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from npc_desktop.core.annotations import AnnotationError, RectRoi
+from npc_desktop.core.annotation.validation import AnnotationError
+from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom import DicomIngestError, StudyIndex, Volume, load_series
-from npc_desktop.core.interop import InteropError, write_coco, write_csv
-from npc_desktop.core.patches import ContextMargin, PatchError
+from npc_desktop.core.interop.tables import InteropError, write_coco, write_csv
+from npc_desktop.core.annotation.patches import ContextMargin, PatchError
 from npc_desktop.core.progress import ProgressCallback, check_cancelled
-from npc_desktop.core.sr import SrError, export_sr, read_sr_rois, source_headers_for
+from npc_desktop.core.interop.sr import SrError, export_sr, read_sr_rois, source_headers_for
 from npc_desktop.gui.roi_table import locate
 from npc_desktop.gui.workers import JobError
 

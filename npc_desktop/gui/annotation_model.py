@@ -1,9 +1,9 @@
 """The annotations of the open studies: loading, autosave, undo/redo, selection, drawing kind.
 
 :class:`AnnotationModel` belongs to the :class:`~npc_desktop.gui.session.SessionModel`. It keeps
-one :class:`~npc_desktop.core.annotations.AnnotationSet` per study, loaded from the
-:class:`~npc_desktop.core.persistence.AnnotationStore` the first time a series of that study is
-shown, and saved by an :class:`~npc_desktop.core.persistence.Autosaver` on every change. Every
+one :class:`~npc_desktop.core.annotation.annotation_set.AnnotationSet` per study, loaded from the
+:class:`~npc_desktop.core.annotation.store.AnnotationStore` the first time a series of that study is
+shown, and saved by an :class:`~npc_desktop.core.annotation.autosave.Autosaver` on every change. Every
 change goes through one QUndoStack. Widgets call its methods and subscribe to its signals.
 
 Nothing the user made is dropped because of an error: a set whose last save failed stays in
@@ -23,29 +23,22 @@ from typing import Iterable, Optional, Sequence, Union
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from npc_desktop.core.annotations import (
-    AnnotationError,
-    AnnotationEvent,
-    AnnotationSet,
-    LabelChanged,
-    RectRoi,
-    RoiKind,
-    RoiRemoved,
-    Stage,
-    utc_now,
-)
-from npc_desktop.core.patches import ContextMargin
-from npc_desktop.core.persistence import (
+from npc_desktop.core.annotation.validation import AnnotationError, utc_now
+from npc_desktop.core.annotation.events import AnnotationEvent, LabelChanged, RoiRemoved
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
+from npc_desktop.core.annotation.labels import Stage
+from npc_desktop.core.annotation.patches import ContextMargin
+from npc_desktop.core.annotation.store_results import (
     AnnotationConflict,
     AnnotationSaveError,
-    AnnotationStore,
-    Autosaver,
     CorruptAnnotationFile,
     LoadSource,
-    StudyLock,
-    StudyLocked,
     UnreadableAnnotationFile,
 )
+from npc_desktop.core.annotation.store import AnnotationStore
+from npc_desktop.core.annotation.autosave import Autosaver
+from npc_desktop.core.annotation.study_lock import StudyLock, StudyLocked
 from npc_desktop.gui.annotation_commands import AnnotationCommand, Operation
 from npc_desktop.gui.roi_style import KIND_NAMES
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from npc_desktop.core.annotations import RectRoi, RoiKind, utc_now
-from npc_desktop.core.demo import DemoLesion, DemoStudy
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
+from npc_desktop.core.annotation.validation import utc_now
+from npc_desktop.core.demo.study import DemoLesion, DemoStudy
 
 EXAMPLE_AUTHOR = "demo example"
 KEY_SERIES = "T1C"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from npc_desktop.core.annotations import AnnotationSet
-from npc_desktop.core.patches import ContextMargin
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.patches import ContextMargin
 from npc_desktop.core.progress import ProgressCallback, check_cancelled
 from npc_desktop.gui.staging_state import StagedResult
 from npc_desktop.gui.workers import JobError
@@ -140,7 +140,7 @@ class DatasetRequest:
 
 def dataset_problem(annotations: Optional[AnnotationSet]) -> Optional[str]:
     """Why the open study cannot be exported as a patch dataset, or None."""
-    from npc_desktop.core.annotations import Stage
+    from npc_desktop.core.annotation.labels import Stage
 
     if annotations is None:
         return "Open an annotated study first."
@@ -161,7 +161,8 @@ def dataset_job(study_path: Path, annotations: AnnotationSet, request: DatasetRe
     JobError
         With the core's one-line message (output folder not empty, mapping inside the dataset...).
     """
-    from npc_desktop.core.research.export import ExportError, ExportOptions, StudySource, export_dataset
+    from npc_desktop.core.research.export_sources import ExportError, ExportOptions, StudySource
+    from npc_desktop.core.research.export import export_dataset
     from npc_desktop.core.research.splits import SplitError
 
     options = ExportOptions(margin=request.margin, train_fraction=request.train_fraction, seed=request.seed,

@@ -43,7 +43,7 @@ def demo_engine_factory(**options: Any) -> EngineFactory:
     """A factory building the untrained demo engine (``options`` go to ``StagingEngine.demo``)."""
 
     def build(progress: ProgressCallback, cancel: threading.Event) -> Any:
-        from npc_desktop.core.staging import StagingEngine
+        from npc_desktop.core.staging.engine import StagingEngine
 
         return StagingEngine.demo(progress=progress, cancel=cancel, **options)
 
@@ -54,7 +54,7 @@ def bundle_engine_factory(path: str, **options: Any) -> EngineFactory:
     """A factory loading and verifying the bundle folder ``path``."""
 
     def build(progress: ProgressCallback, cancel: threading.Event) -> Any:
-        from npc_desktop.core.staging import StagingEngine
+        from npc_desktop.core.staging.engine import StagingEngine
 
         return StagingEngine.load(path, progress=progress, cancel=cancel, **options)
 
@@ -63,7 +63,7 @@ def bundle_engine_factory(path: str, **options: Any) -> EngineFactory:
 
 def _message(exc: BaseException) -> str:
     from npc_desktop.core.models.errors import ModelError
-    from npc_desktop.core.staging import StagingInputError
+    from npc_desktop.core.staging.engine import StagingInputError
 
     if isinstance(exc, (ModelError, StagingInputError, ValueError, OSError)):
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -230,13 +230,13 @@ class InferenceService(QObject):
         return request_id
 
     def stage(self, items: Sequence[Any]) -> int:
-        """Stage :class:`~npc_desktop.core.staging.StagingItem` objects; returns the request id."""
+        """Stage :class:`~npc_desktop.core.staging.engine.StagingItem` objects; returns the request id."""
         items = list(items)
         return self.submit(lambda engine, progress, cancel: engine.stage(items, progress=progress, cancel=cancel))
 
     def stage_annotations(self, annotations: Any, volumes: Mapping[str, Any], **options: Any) -> int:
         """Stage every ROI of ``annotations`` (copied here, on the GUI thread) on loaded ``volumes``."""
-        from npc_desktop.core.annotations import AnnotationSet
+        from npc_desktop.core.annotation.annotation_set import AnnotationSet
 
         snapshot = AnnotationSet.from_dict(annotations.to_dict())
         series = dict(volumes)

@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from npc_desktop.core.annotations import RectRoi
+from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom import (
     SeriesInfo,
     StudyIndex,
@@ -37,7 +37,7 @@ THUMBNAIL_SIZE = 96
 def index_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> StudyIndex:
     """Index ``path``, or the demo study (written to the user cache on first use) when None."""
     if path is None:
-        from npc_desktop.core.demo import ensure_demo_study
+        from npc_desktop.core.demo.cache import ensure_demo_study
 
         path = str(ensure_demo_study().root)
         check_cancelled(cancel)
@@ -55,7 +55,7 @@ class OpenedStudy:
 def open_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> OpenedStudy:
     """Index ``path``; for the demo (None) also give its example ROIs."""
     if path is None:
-        from npc_desktop.core.demo import ensure_demo_study
+        from npc_desktop.core.demo.cache import ensure_demo_study
         from npc_desktop.gui.demo_annotations import example_rois
 
         demo = ensure_demo_study()

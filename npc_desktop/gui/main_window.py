@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from npc_desktop import __version__
-from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.dicom import StudyIndex
-from npc_desktop.core.persistence import AnnotationStore
+from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.gui.actions import create_actions
 from npc_desktop.gui.annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, ExportFormat
 from npc_desktop.gui.first_use_hint import SETTING_KEY as FIRST_USE_HINTS_KEY

@@ -3,7 +3,7 @@
 A viewport places slice pixels in plane millimetres (:mod:`npc_desktop.gui.geometry`): pixel edge
 ``col`` lies at ``x0 + col * column_spacing`` and pixel edge ``row`` at ``y0 + row * row_spacing``,
 where ``(x0, y0)`` is the top-left corner of :func:`~npc_desktop.gui.geometry.image_rect`. A ROI is
-stored in pixel edges (:class:`~npc_desktop.core.annotations.RectRoi`); these functions convert
+stored in pixel edges (:class:`~npc_desktop.core.annotation.rois.RectRoi`); these functions convert
 both ways so that what is drawn is exactly what is stored.
 """
 

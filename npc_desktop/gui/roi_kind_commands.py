@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.gui.annotation_model import AnnotationModel
 from npc_desktop.gui.roi_style import KIND_KEYS, KIND_NAMES
 

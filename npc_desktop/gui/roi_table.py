@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from npc_desktop.core.annotations import RectRoi, RoiKind
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.dicom import SeriesInfo, StudyIndex
 from npc_desktop.gui.roi_style import KIND_NAMES
 

@@ -14,7 +14,7 @@ from typing import Optional, Union
 from PySide6.QtCore import QObject, Signal
 
 from npc_desktop.core.dicom import SeriesInfo, StudyIndex
-from npc_desktop.core.persistence import AnnotationStore
+from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.gui import geometry, loading, patch_preview
 from npc_desktop.gui.annotation_model import AnnotationModel
 from npc_desktop.gui.session_annotations import AnnotationWorkflow

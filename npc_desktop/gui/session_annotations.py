@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
 
-from npc_desktop.core.annotations import AnnotationError, AnnotationSet, RectRoi
+from npc_desktop.core.annotation.validation import AnnotationError
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom import Volume
-from npc_desktop.core.patches import find_slice
+from npc_desktop.core.annotation.patches import find_slice
 from npc_desktop.gui import annotation_io, patch_preview, roi_table
 from npc_desktop.gui.state import IngestMessage
 from npc_desktop.gui.workers import JobHandle

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from npc_desktop.core.annotations import AnnotationSet
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.dicom import Volume
 from npc_desktop.core.progress import ProgressCallback
 from npc_desktop.gui import loading, patch_preview, roi_table

@@ -1,8 +1,8 @@
 """The last staging result of a study, kept in its annotation file and shown again when it reopens.
 
 Plain functions between a :class:`~npc_desktop.gui.staging_state.StagedResult` and the
-:class:`~npc_desktop.core.staging_record.StagingRecord` stored in the study's
-:class:`~npc_desktop.core.annotations.AnnotationSet` (no Qt).
+:class:`~npc_desktop.core.staging.record.StagingRecord` stored in the study's
+:class:`~npc_desktop.core.annotation.annotation_set.AnnotationSet` (no Qt).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
-from npc_desktop.core.annotations import AnnotationSet
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.dicom import Volume
-from npc_desktop.core.staging_record import StagingRecord, StagingRecordError
+from npc_desktop.core.staging.record import StagingRecord, StagingRecordError
 from npc_desktop.gui.staging_state import StagedResult
 
 

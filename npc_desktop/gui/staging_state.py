@@ -11,14 +11,15 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Optional, Sequence
 
-from npc_desktop.core.annotations import AnnotationSet, RectRoi
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom import Volume
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 from npc_desktop.core.models.results import PatchStaging, StagingResult
-from npc_desktop.core.staging_record import roi_revision
+from npc_desktop.core.staging.record import roi_revision
 
 RoiSignature = str
-"""The ROI revision (:func:`~npc_desktop.core.staging_record.roi_revision`): a SHA-256 of what staging
+"""The ROI revision (:func:`~npc_desktop.core.staging.record.roi_revision`): a SHA-256 of what staging
 depends on for each ROI (id, image, box and kind); it is stored with the result in the annotation file."""
 
 
@@ -63,7 +64,7 @@ class EngineInfo:
 
     @classmethod
     def from_engine(cls, engine: Any) -> "EngineInfo":
-        """Read the description of a :class:`~npc_desktop.core.staging.StagingEngine`."""
+        """Read the description of a :class:`~npc_desktop.core.staging.engine.StagingEngine`."""
         manifest = engine.bundle.manifest
         return cls(
             name=manifest.name, version=manifest.version, sha256=str(engine.bundle.sha256),

@@ -96,7 +96,7 @@ def patient_summary(staged: StagedResult) -> Optional[PatientSummary]:
 
 def _series_name(staged: StagedResult, uid: str) -> str:
     """``"T1C"`` / ``"T2"`` from the description, else the series number (the panel is narrow)."""
-    from npc_desktop.core.research.export import sequence_of
+    from npc_desktop.core.research.export_sources import sequence_of
 
     volume = staged.volumes.get(uid)
     if volume is None:

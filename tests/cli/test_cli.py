@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from npc_desktop.cli import main
+from npc_desktop.cli.main import main
 
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from npc_desktop.cli import main
+from npc_desktop.cli.main import main
 from tests.conftest import roi_from_demo_lesion
 from tests.external_tools import dciodvfy_errors, pdf_text
 
@@ -24,7 +24,8 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def annotation_file(demo_study: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from npc_desktop.core.annotations import AnnotationSet, PatientLabel, Stage
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
+    from npc_desktop.core.annotation.labels import PatientLabel, Stage
 
     tumours = [l for l in demo_study.lesions if l.kind == "tumour" and l.series_key == "T1C"]
     annotations = AnnotationSet(demo_study.study_instance_uid, [roi_from_demo_lesion(demo_study, tumours[0])])

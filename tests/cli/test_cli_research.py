@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from npc_desktop.cli import main
-from npc_desktop.core.persistence import AnnotationStore
+from npc_desktop.cli.main import main
+from npc_desktop.core.annotation.store import AnnotationStore
 from tests.core.conftest_research import plant_phi, write_patch_set
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

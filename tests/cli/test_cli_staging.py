@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from npc_desktop.cli import main
+from npc_desktop.cli.main import main
 from tests.conftest import REPO_ROOT, roi_from_demo_lesion
 
 
@@ -25,7 +25,7 @@ def cli_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def annotation_file(demo_study: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from npc_desktop.core.annotations import AnnotationSet
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
 
     lesions = demo_study.lesions_for("T2")
     rois = [roi_from_demo_lesion(demo_study, lesions[len(lesions) // 2]), roi_from_demo_lesion(demo_study, lesions[0])]
@@ -99,7 +99,7 @@ def test_stage_bad_input_exits_2_naming_the_file(
 def test_stage_refuses_annotations_of_another_study(
     tmp_path: Path, demo_study: Any, cli_bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from npc_desktop.core.annotations import AnnotationSet
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
 
     other = tmp_path / "other.json"
     other.write_text(json.dumps(AnnotationSet("1.2.3.4").to_dict()))
@@ -120,7 +120,7 @@ def test_bundle_info_on_missing_folder_has_no_traceback(tmp_path: Path) -> None:
 @pytest.fixture
 def autosave_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The folder the workstation autosaves to, for this test only."""
-    import npc_desktop.core.persistence as persistence
+    import npc_desktop.core.annotation.store as persistence
 
     folder = tmp_path / "autosave"
     monkeypatch.setattr(persistence, "default_annotation_dir", lambda: folder)
@@ -130,8 +130,8 @@ def autosave_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_stage_says_when_it_used_the_backup_of_the_autosave(
     demo_study: Any, cli_bundle: Path, annotation_file: Path, autosave_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from npc_desktop.core.annotations import AnnotationSet
-    from npc_desktop.core.persistence import AnnotationStore
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
+    from npc_desktop.core.annotation.store import AnnotationStore
 
     store = AnnotationStore()
     full = AnnotationSet.from_dict(json.loads(annotation_file.read_text()))
@@ -152,8 +152,8 @@ def test_stage_with_an_unreadable_autosave_exits_2_naming_it(
     demo_study: Any, annotation_file: Path, autosave_dir: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from npc_desktop.core.annotations import AnnotationSet
-    from npc_desktop.core.persistence import AnnotationStore
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
+    from npc_desktop.core.annotation.store import AnnotationStore
 
     store = AnnotationStore()
     annotations = AnnotationSet.from_dict(json.loads(annotation_file.read_text()))

@@ -33,7 +33,7 @@ def build_small_members(seed: int = 0) -> list[Any]:
 
 def write_small_bundle(directory: Path, seed: int = 0) -> Path:
     """Write the two-member bundle to ``directory`` and return it."""
-    from npc_desktop.core.models.bundle import write_bundle
+    from npc_desktop.core.models.bundle_writer import write_bundle
 
     write_bundle(
         directory, build_small_members(seed), name="tiny-test", version="0.1",

@@ -17,7 +17,7 @@ import numpy as np
 from npc_desktop.core.research.pngio import write_png
 
 if TYPE_CHECKING:
-    from npc_desktop.core.annotations import AnnotationSet
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
 
 CLASSES = ("III", "IVa")
 
@@ -94,7 +94,9 @@ def plant_phi(
     import pydicom
     from pydicom.uid import generate_uid
 
-    from npc_desktop.core.annotations import AnnotationSet, PatientLabel, RectRoi
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
+    from npc_desktop.core.annotation.labels import PatientLabel
+    from npc_desktop.core.annotation.rois import RectRoi
 
     planted = {
         "name": f"Plantedname{number}^Secretgiven{number}",

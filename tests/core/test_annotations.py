@@ -14,21 +14,11 @@ import pytest
 
 from tests.conftest import roi_from_demo_lesion
 
-from npc_desktop.core.annotations import (
-    FORMAT_NAME,
-    SCHEMA_VERSION,
-    AnnotationError,
-    AnnotationSet,
-    EventEmitter,
-    LabelChanged,
-    PatientLabel,
-    RectRoi,
-    RoiAdded,
-    RoiKind,
-    RoiRemoved,
-    RoiUpdated,
-    Stage,
-)
+from npc_desktop.core.annotation.annotation_set import FORMAT_NAME, SCHEMA_VERSION, AnnotationSet
+from npc_desktop.core.annotation.validation import AnnotationError
+from npc_desktop.core.annotation.events import EventEmitter, LabelChanged, RoiAdded, RoiRemoved, RoiUpdated
+from npc_desktop.core.annotation.labels import PatientLabel, Stage
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
 SERIES_A = "1.2.826.0.1.3680043.8.498.2"

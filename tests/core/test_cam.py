@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from npc_desktop.core.cam import (
+from npc_desktop.core.models.cam import (
     BilinearUpsampler,
     GradCAM,
     MinMaxNormaliser,

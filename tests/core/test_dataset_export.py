@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotations import AnnotationSet, PatientLabel
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.labels import PatientLabel
 from npc_desktop.core.dicom import index_path, load_series
-from npc_desktop.core.patches import ContextMargin, prepare_patch
-from npc_desktop.core.persistence import AnnotationStore
+from npc_desktop.core.annotation.patches import ContextMargin
+from npc_desktop.core.annotation.patch_preprocessing import prepare_patch
+from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.progress import OperationCancelled
-from npc_desktop.core.research.export import (
-    MANIFEST_COLUMNS,
+from npc_desktop.core.research.export import MANIFEST_COLUMNS, export_dataset
+from npc_desktop.core.research.export_sources import (
     ExportError,
     ExportOptions,
     StudySource,
-    export_dataset,
     normalise_patient_name,
     sequence_of,
     sources_from_paths,

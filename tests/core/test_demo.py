@@ -15,15 +15,11 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from npc_desktop.core import demo
-from npc_desktop.core.demo import (
-    DEMO_SEED,
-    GENERATOR_VERSION,
-    MANIFEST_NAME,
-    DemoStudy,
-    ensure_demo_study,
-    write_demo_study,
-)
+from npc_desktop.core.demo import cache as demo_cache
+from npc_desktop.core.demo import study as demo
+from npc_desktop.core.demo.study import DEMO_SEED, GENERATOR_VERSION, MANIFEST_NAME, DemoStudy
+from npc_desktop.core.demo.cache import ensure_demo_study
+from npc_desktop.core.demo.dicom_writer import write_demo_study
 
 # key -> (columns, rows, slices, pixel spacing, slice step, origin of the first slice)
 EXPECTED_GEOMETRY = {
@@ -239,7 +235,7 @@ def test_ensure_writes_once_and_reuses_a_complete_copy(study: DemoStudy, tmp_pat
     def must_not_write(*args: object, **kwargs: object) -> DemoStudy:
         raise AssertionError("a complete demo study must be reused, not rewritten")
 
-    monkeypatch.setattr(demo, "write_demo_study", must_not_write)
+    monkeypatch.setattr(demo_cache, "write_demo_study", must_not_write)
     second = ensure_demo_study(tmp_path)
     assert second == first
     assert {p: p.stat().st_mtime_ns for p in first.root.rglob("*")} == mtimes

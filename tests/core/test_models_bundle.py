@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from npc_desktop.core.models.bundle import load_bundle, verify_bundle, write_bundle
+from npc_desktop.core.models.bundle import load_bundle, verify_bundle
+from npc_desktop.core.models.bundle_writer import write_bundle
 from npc_desktop.core.models.errors import (
     BundleError,
     BundleIntegrityError,
@@ -205,7 +206,7 @@ def test_overwrite_replaces_only_empty_folders_and_earlier_bundles(one_member: A
 
 def test_overwrite_never_replaces_the_working_or_home_directory(
         one_member: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from npc_desktop.core.models.bundle import check_replaceable
+    from npc_desktop.core.models.bundle_writer import check_replaceable
 
     work = tmp_path / "project" / "work"
     work.mkdir(parents=True)

@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotations import AnnotationSet
-from npc_desktop.core.cam import GradCAM, map_to_box
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.models.cam import GradCAM, map_to_box
 from npc_desktop.core.models.inputs import batch_inputs
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 from npc_desktop.core.models.voting import soft_vote
 from npc_desktop.core.progress import OperationCancelled
-from npc_desktop.core.staging import StagingInputError, StagingItem
+from npc_desktop.core.staging.engine import StagingInputError, StagingItem
 from tests.conftest import roi_from_demo_lesion
 
 
@@ -132,7 +132,7 @@ def test_stage_annotations_on_the_demo_study(tiny_demo_engine: Any, demo_study: 
 
 def test_weighted_members_and_loaded_bundle_engine(small_bundle_dir: Any) -> None:
     from npc_desktop.core.models.bundle import load_bundle
-    from npc_desktop.core.staging import StagingEngine
+    from npc_desktop.core.staging.engine import StagingEngine
 
     from dataclasses import replace
 

@@ -8,18 +8,20 @@ from typing import Any, Optional
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotations import RectRoi, RoiKind
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.dicom import SeriesMeta, SliceRef, Volume, index_path, load_series
-from npc_desktop.core.patches import (
+from npc_desktop.core.annotation.patches import (
     ContextMargin,
-    Normalisation,
     PatchBox,
     PatchError,
-    PatchPreprocessing,
     crop_patch,
     find_slice,
     patch_geometry,
     pixel_spacing,
+)
+from npc_desktop.core.annotation.patch_preprocessing import (
+    Normalisation,
+    PatchPreprocessing,
     prepare_patch,
     prepare_patches,
 )

@@ -20,18 +20,18 @@ import pytest
 
 from tests.conftest import roi_from_demo_lesion
 
-from npc_desktop.core.annotations import AnnotationSet, PatientLabel, RectRoi
-from npc_desktop.core.persistence import (
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.labels import PatientLabel
+from npc_desktop.core.annotation.rois import RectRoi
+from npc_desktop.core.annotation.store_results import (
     AnnotationConflict,
     AnnotationSaveError,
-    AnnotationStore,
-    Autosaver,
     CorruptAnnotationFile,
     LoadSource,
     UnreadableAnnotationFile,
-    default_annotation_dir,
-    study_file_name,
 )
+from npc_desktop.core.annotation.store import AnnotationStore, default_annotation_dir, study_file_name
+from npc_desktop.core.annotation.autosave import Autosaver
 from tests.conftest import REPO_ROOT
 
 STUDY = "1.2.826.0.1.3680043.8.498.10"
@@ -473,8 +473,10 @@ def test_autosaver_reports_a_corrupt_file_it_moved_aside(tmp_path: Path) -> None
 CHILD = textwrap.dedent(
     """
     import sys
-    from npc_desktop.core.annotations import AnnotationSet, RectRoi
-    from npc_desktop.core.persistence import AnnotationStore, Autosaver
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
+    from npc_desktop.core.annotation.rois import RectRoi
+    from npc_desktop.core.annotation.autosave import Autosaver
+    from npc_desktop.core.annotation.store import AnnotationStore
 
     folder, study, series, sop = sys.argv[1:5]
     store = AnnotationStore(folder)
@@ -550,9 +552,9 @@ def _digests(root: Path) -> dict[str, tuple[str, float]]:
 
 def test_annotating_and_exporting_leave_the_dicom_input_untouched(tmp_path: Path, demo_study) -> None:
     from npc_desktop.core.dicom import index_path, load_series
-    from npc_desktop.core.interop import write_coco, write_csv
-    from npc_desktop.core.patches import prepare_patches
-    from npc_desktop.core.sr import export_sr, read_sr_rois, source_headers_for
+    from npc_desktop.core.interop.tables import write_coco, write_csv
+    from npc_desktop.core.annotation.patch_preprocessing import prepare_patches
+    from npc_desktop.core.interop.sr import export_sr, read_sr_rois, source_headers_for
 
     before = _digests(demo_study.root)
     index = index_path(demo_study.root)

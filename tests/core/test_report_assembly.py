@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotations import AnnotationSet, PatientLabel, Stage
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.labels import PatientLabel, Stage
 from npc_desktop.core.reports import UNTRAINED_BANNER, write_report_pdf
 from npc_desktop.core.reports.assemble import flatten_metrics, report_content, source_images, stage_label_text
 from npc_desktop.core.reports.dicom_pdf import encapsulate_pdf, read_encapsulated_pdf

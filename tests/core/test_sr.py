@@ -17,9 +17,10 @@ import pydicom
 import pytest
 from pydicom.uid import Comprehensive3DSRStorage, EnhancedMRImageStorage, MRImageStorage
 
-from npc_desktop.core.annotations import AnnotationSet, RectRoi, RoiKind
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.dicom import Volume, index_path, load_series
-from npc_desktop.core.interop import (
+from npc_desktop.core.interop.tables import (
     COCO_CATEGORIES,
     CSV_COLUMNS,
     InteropError,
@@ -29,8 +30,8 @@ from npc_desktop.core.interop import (
     write_coco,
     write_csv,
 )
-from npc_desktop.core.patches import ContextMargin
-from npc_desktop.core.sr import (
+from npc_desktop.core.annotation.patches import ContextMargin
+from npc_desktop.core.interop.sr import (
     FINDING_CODES,
     SrError,
     build_sr,

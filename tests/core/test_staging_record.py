@@ -10,10 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotations import AnnotationSet, PatientLabel, RectRoi, RoiKind
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.labels import PatientLabel
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.models.results import PatchStaging, PatientStaging, StagingResult
-from npc_desktop.core.persistence import AnnotationStore, Autosaver, LoadSource
-from npc_desktop.core.staging_record import StagingRecord, StagingRecordError, roi_revision
+from npc_desktop.core.annotation.store import AnnotationStore
+from npc_desktop.core.annotation.autosave import Autosaver
+from npc_desktop.core.annotation.store_results import LoadSource
+from npc_desktop.core.staging.record import StagingRecord, StagingRecordError, roi_revision
 
 STUDY = "1.2.826.0.1.3680043.8.498.30"
 SERIES = "1.2.826.0.1.3680043.8.498.31"

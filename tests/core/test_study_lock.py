@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from npc_desktop.core.persistence import AnnotationStore
-from npc_desktop.core.study_lock import StudyLock, StudyLocked
+from npc_desktop.core.annotation.store import AnnotationStore
+from npc_desktop.core.annotation.study_lock import StudyLock, StudyLocked
 from tests.conftest import REPO_ROOT
 
 STUDY = "1.2.826.0.1.3680043.8.498.10"
@@ -23,7 +23,7 @@ STUDY = "1.2.826.0.1.3680043.8.498.10"
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from npc_desktop.core.persistence import AnnotationStore
+    from npc_desktop.core.annotation.store import AnnotationStore
 
     lock = AnnotationStore(sys.argv[1]).lock(sys.argv[2])
     print("locked", flush=True)

@@ -76,7 +76,7 @@ def make_window(qtbot, qapp, gui_settings: QSettings, annotation_dir: Path) -> C
     The staging models do not load unless asked: pass ``engine_factories`` (``tiny_factories``) and
     ``load_models=True`` or start them from the test.
     """
-    from npc_desktop.core.persistence import AnnotationStore
+    from npc_desktop.core.annotation.store import AnnotationStore
     from npc_desktop.gui.app import create_application
     from npc_desktop.gui.main_window import MainWindow  # noqa: F811 - imported here, after QT_QPA_PLATFORM
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from npc_desktop.core.annotations import RoiKind
-from npc_desktop.core.sr import read_sr_rois
+from npc_desktop.core.annotation.rois import RoiKind
+from npc_desktop.core.interop.sr import read_sr_rois
 from npc_desktop.gui import main_window as main_window_module
 from npc_desktop.gui.demo_annotations import example_rois
 from npc_desktop.gui.state import Tool

@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from npc_desktop.core.annotations import Stage
-from npc_desktop.core.persistence import AnnotationStore, study_file_name
+from npc_desktop.core.annotation.labels import Stage
+from npc_desktop.core.annotation.store import AnnotationStore, study_file_name
 from npc_desktop.gui.demo_annotations import example_rois
 from npc_desktop.gui.widgets.conflict_dialog import KEEP_MINE_TEXT, LOAD_OTHER_TEXT
 

@@ -12,8 +12,9 @@ import SimpleITK as sitk
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from npc_desktop.core.annotations import RoiKind, Stage
-from npc_desktop.core.persistence import study_file_name
+from npc_desktop.core.annotation.rois import RoiKind
+from npc_desktop.core.annotation.labels import Stage
+from npc_desktop.core.annotation.store import study_file_name
 from npc_desktop.gui.state import Tool
 
 from .annotating import handle_point, left_drag, pixel_at, roi_centre_point, rounded_box, widget_point
@@ -238,7 +239,8 @@ def test_list_click_jumps_to_the_slice(qtbot, tcia_window) -> None:
 
 
 def test_patch_preview_uses_the_core_crop(qtbot, tcia_window) -> None:
-    from npc_desktop.core.patches import ContextMargin, PatchPreprocessing, prepare_patch
+    from npc_desktop.core.annotation.patches import ContextMargin
+    from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, prepare_patch
 
     window = tcia_window
     viewport = _viewport(window)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.gui
 
 def _small_engine_factory(progress: Any, cancel: threading.Event) -> Any:
     from npc_desktop.core.models.bundle import demo_bundle
-    from npc_desktop.core.staging import StagingEngine
+    from npc_desktop.core.staging.engine import StagingEngine
 
     bundle = demo_bundle(architectures=("vgg16", "basic_cnn"), input_sizes={"vgg16": 32, "basic_cnn": 32},
                          progress=progress, cancel=cancel)
@@ -41,7 +41,7 @@ def service(qapp: Any) -> Iterator[InferenceService]:
 
 
 def _items(count: int) -> list[Any]:
-    from npc_desktop.core.staging import StagingItem
+    from npc_desktop.core.staging.engine import StagingItem
 
     rng = np.random.default_rng(0)
     return [StagingItem(rng.integers(0, 256, (40, 50), dtype=np.uint8), box=(5, 6, 45, 56)) for _ in range(count)]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from npc_desktop.core.persistence import study_file_name
-from npc_desktop.core.staging_record import roi_revision
+from npc_desktop.core.annotation.store import study_file_name
+from npc_desktop.core.staging.record import roi_revision
 
 from .annotating import left_drag, roi_centre_point, widget_point
 from .staging_helpers import add_demo_rois, stage_and_wait, wait_models

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.annotation.rois import RoiKind
 
 from .annotating import left_drag, roi_centre_point, widget_point
 from .interaction import at_user_size, choose_in_menu, context_click, press, row_point

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.gui.demo_annotations import example_rois
 
 from .annotating import left_drag, widget_point

@@ -90,7 +90,7 @@ def _open_bundle(window: Any) -> None:
 def basic_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small trained-format bundle: two Basic CNN members at 32 px (quick to write and load)."""
     from npc_desktop.core.models.architectures import build_member
-    from npc_desktop.core.models.bundle import write_bundle
+    from npc_desktop.core.models.bundle_writer import write_bundle
 
     members = [build_member("basic_cnn", input_size=32, seed=1, name="cnn_a"),
                build_member("basic_cnn", input_size=32, seed=2, name="cnn_b")]

@@ -12,7 +12,7 @@ from typing import Optional, Union
 import numpy as np
 import pydicom
 
-from npc_desktop.core.memory import empty_large
+from npc_desktop.core.dicom.memory import empty_large
 from npc_desktop.core.progress import CancelToken, OperationCancelled, ProgressCallback, check_cancelled
 from npc_desktop.core.dicom.errors import InconsistentSeriesError, PixelDataError
 from npc_desktop.core.dicom.headers import InstanceHeader, PixelLayout

@@ -34,7 +34,7 @@ Frozen-base training on cached features
 Compute ``f = parts.features.predict(x)`` once per (augmented) patch and cache it; then
 ``parts.head.compile(...); parts.head.fit(f, y)`` trains exactly the member's head weights (the
 layers are the same objects), after which the *member* predicts with the trained head and can be
-saved with :func:`npc_desktop.core.models.bundle.write_bundle`. To fine-tune the top of the base
+saved with :func:`npc_desktop.core.models.bundle_writer.write_bundle`. To fine-tune the top of the base
 afterwards, set ``layer.trainable`` on the member's layers and train the member itself.
 
 ImageNet weights are never downloaded: ``weights="imagenet"`` loads the no-top file from Keras'

@@ -7,7 +7,7 @@ class"), batched over patches. One call runs every member's forward pass, the we
 the gradient of each member's class score (pre-softmax "logits") with respect to its Grad-CAM layer
 and the coarse maps ``relu(sum_k mean(dS/dA_k) A_k)``. The graph is traced once; XLA is off
 (``jit_compile=False``: slower on CPU here). Upsampling and normalisation of the coarse maps
-happen afterwards in NumPy (:mod:`npc_desktop.core.cam`), so they stay injectable.
+happen afterwards in NumPy (:mod:`npc_desktop.core.models.cam`), so they stay injectable.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from npc_desktop.core.cam import paste_into_slice
+from npc_desktop.core.models.cam import paste_into_slice
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 
 __all__ = ["PatchStaging", "PatientStaging", "StagingResult"]

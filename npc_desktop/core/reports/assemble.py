@@ -12,7 +12,8 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from npc_desktop.core.annotations import AnnotationSet, PatientLabel, Stage
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.labels import PatientLabel, Stage
 from npc_desktop.core.dicom.volume import Volume
 from npc_desktop.core.models.results import PatchStaging, StagingResult
 from npc_desktop.core.reports.content import (

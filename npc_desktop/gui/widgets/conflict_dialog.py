@@ -6,7 +6,7 @@ from typing import Optional
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from npc_desktop.core.persistence import AnnotationConflict
+from npc_desktop.core.annotation.store_results import AnnotationConflict
 
 KEEP_MINE_TEXT = "Keep My Version"
 LOAD_OTHER_TEXT = "Load the Other Version"

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from npc_desktop.core.patches import ContextMargin
+from npc_desktop.core.annotation.patches import ContextMargin
 from npc_desktop.gui.exports import DatasetRequest
 from npc_desktop.gui.settings import AppSettings
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from npc_desktop.core.annotations import PatientLabel, Stage
+from npc_desktop.core.annotation.labels import PatientLabel, Stage
 from npc_desktop.gui.session import SessionModel
 
 NOTE_IDLE_MS = 1200

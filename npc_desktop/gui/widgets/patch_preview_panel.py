@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from npc_desktop.core.patches import ContextMargin
+from npc_desktop.core.annotation.patches import ContextMargin
 from npc_desktop.gui.patch_preview import PatchPreview
 from npc_desktop.gui.roi_style import KIND_COLOURS
 from npc_desktop.gui.session import SessionModel

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
-from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.gui.roi_geometry import PlaneRect
 from npc_desktop.gui.roi_style import KIND_COLOURS, KIND_NAMES
 

@@ -7,7 +7,7 @@ from typing import Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.gui.roi_style import KIND_KEYS, KIND_NAMES
 from npc_desktop.gui.session import SessionModel
 from npc_desktop.gui.widgets.roi_list_panel import kind_icon

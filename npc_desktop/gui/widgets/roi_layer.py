@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsRectItem, QMenu
 
-from npc_desktop.core.annotations import RectRoi, RoiKind
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.gui import geometry
 from npc_desktop.gui.roi_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
 from npc_desktop.gui.roi_kind_commands import change_roi_kind

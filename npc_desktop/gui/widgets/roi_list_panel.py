@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from npc_desktop.core.annotations import RoiKind
+from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.gui.roi_kind_commands import change_roi_kind
 from npc_desktop.gui.roi_style import KIND_COLOURS, KIND_NAMES
 from npc_desktop.gui.roi_table import roi_rows

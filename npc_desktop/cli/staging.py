@@ -1,4 +1,4 @@
-"""Subcommands for staging (stage, bundle); registered by :mod:`npc_desktop.cli`.
+"""Subcommands for staging (stage, bundle); registered by :mod:`npc_desktop.cli.main`.
 
 ``npc-desktop stage STUDY_PATH [--annotations FILE] [--bundle DIR | --demo-bundle] [--json]``
     Stage the ROIs of a study with a model bundle and print per-patch and patient results.
@@ -44,9 +44,11 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
 
 
 def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
-    from npc_desktop.cli import UsageError
-    from npc_desktop.core.annotations import AnnotationError, AnnotationSet
-    from npc_desktop.core.persistence import AnnotationStore, CorruptAnnotationFile, UnreadableAnnotationFile
+    from npc_desktop.cli.main import UsageError
+    from npc_desktop.core.annotation.validation import AnnotationError
+    from npc_desktop.core.annotation.annotation_set import AnnotationSet
+    from npc_desktop.core.annotation.store import AnnotationStore
+    from npc_desktop.core.annotation.store_results import CorruptAnnotationFile, UnreadableAnnotationFile
 
     if args.annotations:
         path = Path(args.annotations)
@@ -79,7 +81,7 @@ def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
 
 
 def _load_volumes(index: Any, annotations: Any, study_path: str) -> dict[str, Any]:
-    from npc_desktop.cli import UsageError
+    from npc_desktop.cli.main import UsageError
     from npc_desktop.core.dicom import SeriesNotFoundError, load_series
 
     volumes = {}
@@ -93,10 +95,10 @@ def _load_volumes(index: Any, annotations: Any, study_path: str) -> dict[str, An
 
 
 def _cmd_stage(args: argparse.Namespace) -> int:
-    from npc_desktop.cli import UsageError
+    from npc_desktop.cli.main import UsageError
     from npc_desktop.core.dicom import index_path
     from npc_desktop.core.models.errors import ModelError
-    from npc_desktop.core.staging import StagingEngine, StagingInputError
+    from npc_desktop.core.staging.engine import StagingEngine, StagingInputError
 
     if not Path(args.study_path).exists():
         raise UsageError(f"{args.study_path}: no such file or folder")
@@ -154,7 +156,7 @@ def _info_lines(manifest: Any, path: str) -> list[str]:
 
 
 def _cmd_bundle(args: argparse.Namespace) -> int:
-    from npc_desktop.cli import UsageError
+    from npc_desktop.cli.main import UsageError
     from npc_desktop.core.models.errors import ModelError
     from npc_desktop.core.models.manifest import read_manifest
 

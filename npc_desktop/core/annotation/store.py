@@ -17,7 +17,7 @@ changed since (another program or another NPC Desktop window saved it), a save d
 overwrite it: the edits go to a sibling ``<name>.conflict-<time>.json`` and
 :class:`AnnotationConflict` says so; ``save(..., replace_changed=True)`` replaces the other
 version, keeping it as such a conflict file. :meth:`AnnotationStore.lock` takes the advisory
-per-study lock (:mod:`npc_desktop.core.study_lock`) that keeps a second window from editing.
+per-study lock (:mod:`npc_desktop.core.annotation.study_lock`) that keeps a second window from editing.
 """
 
 from __future__ import annotations
@@ -27,31 +27,29 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 import platformdirs
 
-from npc_desktop.core.annotations import AnnotationError, AnnotationEvent, AnnotationSet
+from npc_desktop.core.annotation.validation import AnnotationError
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.store_results import (
+    AnnotationConflict,
+    AnnotationSaveError,
+    CorruptAnnotationFile,
+    LoadResult,
+    LoadSource,
+    SaveResult,
+    UnreadableAnnotationFile,
+)
+from npc_desktop.core.annotation.study_lock import StudyLock
 from npc_desktop.core.fileio import fsync_directory, write_bytes_atomically
-from npc_desktop.core.study_lock import StudyLock, StudyLocked
 
 __all__ = [
     "APP_NAME",
-    "CorruptAnnotationFile",
-    "UnreadableAnnotationFile",
-    "AnnotationSaveError",
-    "AnnotationConflict",
-    "StudyLock",
-    "StudyLocked",
-    "LoadSource",
-    "LoadResult",
-    "SaveResult",
     "AnnotationStore",
-    "Autosaver",
     "default_annotation_dir",
     "study_file_name",
 ]
@@ -59,129 +57,6 @@ __all__ = [
 APP_NAME = "npc-desktop"
 _STALE_TEMP_SECONDS = 600.0
 _log = logging.getLogger(__name__)
-
-
-class CorruptAnnotationFile(Exception):
-    """An annotation file could not be read; it was moved aside, not overwritten.
-
-    Attributes
-    ----------
-    path
-        The file as it was named.
-    reason
-        Why it could not be read.
-    moved_to
-        Where it now is, or None if it could not be moved (then nothing is saved over it
-        either: :meth:`AnnotationStore.save` refuses).
-    """
-
-    def __init__(self, path: Path, reason: str, moved_to: Optional[Path] = None) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        self.moved_to = moved_to
-        where = f"it was kept as {moved_to}" if moved_to else "it could not be moved aside"
-        super().__init__(f"annotation file {self.path} cannot be read ({reason}); {where}")
-
-
-class UnreadableAnnotationFile(Exception):
-    """An annotation file exists but cannot be read (permission denied, I/O error).
-
-    Unlike a corrupt file it is left where it is, and :meth:`AnnotationStore.save` does not save
-    over it while it stays unreadable; keep the edits in memory and try again later.
-
-    Attributes
-    ----------
-    path
-        The file.
-    reason
-        The operating system's error message.
-    problems
-        Corrupt files moved aside before this one was found unreadable.
-    """
-
-    def __init__(self, path: Path, reason: str, problems: tuple[CorruptAnnotationFile, ...] = ()) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        self.problems = problems
-        super().__init__(f"annotation file {self.path} cannot be read ({reason}); "
-                         "it was left as it is and nothing is saved over it")
-
-
-class AnnotationSaveError(OSError):
-    """The annotation file could not be written; the edits are still in memory."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"cannot save annotations to {path}: {problem}")
-        self.path = Path(path)
-        self.problem = problem
-
-
-class AnnotationConflict(AnnotationSaveError):
-    """The file was changed by another program since this store loaded or saved it.
-
-    It was not overwritten: the edits are still in memory and were written to ``conflict_path``
-    (None if even that failed; ``conflict_error`` says why).
-    """
-
-    def __init__(self, path: Path, conflict_path: Optional[Path], conflict_error: str = "") -> None:
-        self.conflict_path = conflict_path
-        self.conflict_error = conflict_error
-        where = (f"they were also written to {conflict_path}" if conflict_path is not None
-                 else f"writing them to a conflict file failed too ({conflict_error})")
-        problem = (f"{Path(path).name} was changed by another program; it was not overwritten. "
-                   f"Your edits are kept in memory and {where}")
-        super().__init__(path, problem)
-
-
-class LoadSource(str, Enum):
-    """Where :meth:`AnnotationStore.load` found the annotations."""
-
-    FILE = "file"
-    BACKUP = "backup"
-    NEW = "new"
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What :meth:`AnnotationStore.load` found.
-
-    Attributes
-    ----------
-    annotations
-        The loaded set, or a new empty one.
-    source
-        :attr:`LoadSource.FILE` normally; :attr:`LoadSource.BACKUP` when the main file was
-        missing or corrupt and the backup was used; :attr:`LoadSource.NEW` when neither exists.
-    path
-        The study's annotation file.
-    problems
-        Corrupt files that were moved aside while loading; show them to the user.
-    """
-
-    annotations: AnnotationSet
-    source: LoadSource
-    path: Path
-    problems: tuple[CorruptAnnotationFile, ...] = ()
-
-    @property
-    def message(self) -> str:
-        """A one-paragraph summary for the user, empty when everything was normal."""
-        lines = [str(p) for p in self.problems]
-        if self.source is LoadSource.BACKUP:
-            lines.append(f"Annotations were restored from the backup {self.path.name}.bak.")
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    """What one save did: the file written, its backup, a corrupt file moved aside if any."""
-
-    path: Path
-    backup: Optional[Path]
-    seconds: float
-    moved_aside: Optional[CorruptAnnotationFile] = None
-    replaced: Optional[Path] = None
-    """With ``replace_changed``: where the other program's version was kept."""
 
 
 def default_annotation_dir() -> Path:
@@ -499,94 +374,3 @@ class AnnotationStore:
         # The temporary name pattern is what _sweep_temp removes after a crash.
         write_bytes_atomically(path, data, make_parents=False, sync_dir=sync_dir,
                                temp_prefix=f"{path.name}.", temp_suffix=".tmp")
-
-
-@dataclass
-class _Stats:
-    saves: int = 0
-    total_seconds: float = 0.0
-    max_seconds: float = 0.0
-
-
-class Autosaver:
-    """Save an annotation set on every change.
-
-    Parameters
-    ----------
-    store
-        Where to save.
-    annotations
-        The set to watch; the autosaver subscribes to its events.
-    on_error
-        Called with the :class:`AnnotationSaveError` when a save fails (an
-        :class:`AnnotationConflict` when another program changed the file). Without it the
-        error is raised from the edit operation (after every other subscriber has run). Either
-        way the change stays in memory and the next change or :meth:`flush` retries.
-    on_problem
-        Called with a :class:`CorruptAnnotationFile` when a save found a bad file on disk and
-        moved it aside.
-
-    Notes
-    -----
-    Saving is synchronous: the files are a few kilobytes and a save takes about a millisecond
-    (``stats`` measures it), which is less than a mouse release's worth of latency.
-    """
-
-    def __init__(
-        self,
-        store: AnnotationStore,
-        annotations: AnnotationSet,
-        *,
-        on_error: Optional[Callable[[AnnotationSaveError], Any]] = None,
-        on_problem: Optional[Callable[[CorruptAnnotationFile], Any]] = None,
-    ) -> None:
-        self.store = store
-        self.annotations = annotations
-        self.on_error = on_error
-        self.on_problem = on_problem
-        self.pending = False
-        self.last_error: Optional[AnnotationSaveError] = None
-        self.stats = _Stats()
-        self._disconnect: Optional[Callable[[], None]] = annotations.events.connect(self._changed)
-
-    def _changed(self, event: AnnotationEvent) -> None:
-        self.pending = True
-        self.flush()
-
-    def flush(self, *, replace_changed: bool = False) -> Optional[SaveResult]:
-        """Save now if there are unsaved changes; returns the save's result, or None.
-
-        ``replace_changed`` is passed to :meth:`AnnotationStore.save` (resolving a conflict in
-        favour of these annotations).
-        """
-        if not self.pending:
-            return None
-        try:
-            result = self.store.save(self.annotations, replace_changed=replace_changed)
-        except AnnotationSaveError as exc:
-            self.last_error = exc
-            if self.on_error is None:
-                raise
-            self.on_error(exc)
-            return None
-        self.pending = False
-        self.last_error = None
-        self.stats.saves += 1
-        self.stats.total_seconds += result.seconds
-        self.stats.max_seconds = max(self.stats.max_seconds, result.seconds)
-        if result.moved_aside is not None and self.on_problem is not None:
-            self.on_problem(result.moved_aside)
-        return result
-
-    def close(self) -> None:
-        """Save anything pending and stop watching the set."""
-        if self._disconnect is not None:
-            self._disconnect()
-            self._disconnect = None
-        self.flush()
-
-    def __enter__(self) -> "Autosaver":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

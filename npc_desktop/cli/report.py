@@ -1,4 +1,4 @@
-"""``npc-desktop report``: stage a study's ROIs and write the PDF report; registered by :mod:`npc_desktop.cli`.
+"""``npc-desktop report``: stage a study's ROIs and write the PDF report; registered by :mod:`npc_desktop.cli.main`.
 
 ``npc-desktop report STUDY_PATH -o REPORT.pdf [--bundle DIR | --demo-bundle] [--annotations FILE]
 [--page-size A4|Letter] [--deidentified [PSEUDONYM]] [--dicom REPORT.dcm] [--institution NAME] [--logo PNG]``
@@ -34,7 +34,7 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
 
 
 def _engine(args: argparse.Namespace) -> Any:
-    from npc_desktop.core.staging import StagingEngine
+    from npc_desktop.core.staging.engine import StagingEngine
 
     if args.bundle:
         return StagingEngine.load(args.bundle)
@@ -46,14 +46,14 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from npc_desktop.cli import UsageError
-    from npc_desktop.cli_staging import _load_volumes, _read_annotations
+    from npc_desktop.cli.main import UsageError
+    from npc_desktop.cli.staging import _load_volumes, _read_annotations
     from npc_desktop.core.dicom import index_path
     from npc_desktop.core.models.errors import ModelError
     from npc_desktop.core.reports import Institution, ReportContentError, ReportWriteError, write_report_pdf
     from npc_desktop.core.reports.assemble import report_content, source_images, stage_label_text
     from npc_desktop.core.reports.dicom_pdf import EncapsulatedPdfError, encapsulate_pdf
-    from npc_desktop.core.staging import StagingInputError
+    from npc_desktop.core.staging.engine import StagingInputError
 
     if not Path(args.study_path).exists():
         raise UsageError(f"{args.study_path}: no such file or folder")

@@ -25,8 +25,9 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from npc_desktop.core.annotations import AnnotationSet, RectRoi
-from npc_desktop.core.cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.rois import RectRoi
+from npc_desktop.core.models.cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
 from npc_desktop.core.dicom.volume import Volume
 from npc_desktop.core.models.bundle import ModelBundle
 from npc_desktop.core.models.inputs import batch_inputs
@@ -40,13 +41,8 @@ from npc_desktop.core.models.voting import (
     soft_vote,
     vote_class,
 )
-from npc_desktop.core.patches import (
-    ContextMargin,
-    PatchError,
-    PatchPreprocessing,
-    PreparedPatch,
-    prepare_patches,
-)
+from npc_desktop.core.annotation.patches import ContextMargin, PatchError
+from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, PreparedPatch, prepare_patches
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 
 __all__ = ["StagingItem", "StagingEngine", "StagingInputError"]
@@ -89,7 +85,7 @@ class StagingItem:
 
     @classmethod
     def from_prepared(cls, prepared: PreparedPatch) -> "StagingItem":
-        """An item from :func:`npc_desktop.core.patches.prepare_patch` output."""
+        """An item from :func:`npc_desktop.core.annotation.patch_preprocessing.prepare_patch` output."""
         patch = prepared.patch
         box = patch.box
         return cls(

@@ -2,7 +2,7 @@
 
 Each ROI becomes one "Planar ROI Measurements" group (TID 1410) whose image region is a closed
 POLYLINE of five (column, row) points on the source image, in DICOM's pixel-edge convention
-(the same as :class:`~npc_desktop.core.annotations.RectRoi`'s). The finding type says tumour or
+(the same as :class:`~npc_desktop.core.annotation.rois.RectRoi`'s). The finding type says tumour or
 lymph node; the tracking identifier is the ROI id and the tracking UID is derived from it
 (``2.25.<the UUID as an integer>``), so a re-import keeps the ids.
 
@@ -24,7 +24,9 @@ from pydicom.multival import MultiValue
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
-from npc_desktop.core.annotations import AnnotationSet, RectRoi, RoiKind, utc_now
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
+from npc_desktop.core.annotation.validation import utc_now
 from npc_desktop.core.dicom.index import StudyIndex
 from npc_desktop.core.dicom.sources import FileRef
 

@@ -125,7 +125,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from npc_desktop.core.demo import DEMO_SEED, write_demo_study
+    from npc_desktop.core.demo.study import DEMO_SEED
+    from npc_desktop.core.demo.dicom_writer import write_demo_study
 
     try:
         study = write_demo_study(Path(args.out_dir), seed=args.seed if args.seed is not None else DEMO_SEED)
@@ -164,7 +165,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 # Modules that add subcommands: each has ``register(commands) -> dict[name, handler]``. They keep
 # heavy imports (TensorFlow) inside their handlers so ``npc-desktop index`` stays fast.
-SUBCOMMAND_MODULES = ("npc_desktop.cli_staging", "npc_desktop.cli_research", "npc_desktop.cli_report")
+SUBCOMMAND_MODULES = ("npc_desktop.cli.staging", "npc_desktop.cli.research", "npc_desktop.cli.report")
 
 
 def _register_plugins(commands: "argparse._SubParsersAction") -> None:

@@ -1,4 +1,4 @@
-"""Subcommands for research (export, train, evaluate); registered by :mod:`npc_desktop.cli`.
+"""Subcommands for research (export, train, evaluate); registered by :mod:`npc_desktop.cli.main`.
 
 ``npc-desktop export STUDY... -o OUT``
     De-identified patch dataset from annotated studies (annotations from the app's store).
@@ -9,7 +9,7 @@
     Patch- and patient-level metrics of every member, the Basic CNN and the ensemble.
 
 TensorFlow is imported inside the handlers only, so ``npc-desktop index`` stays fast. Bad input
-raises :class:`npc_desktop.cli.UsageError` with the file or setting named (exit status 2).
+raises :class:`npc_desktop.cli.main.UsageError` with the file or setting named (exit status 2).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ ALL_MEMBERS = ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "dens
 
 
 def _usage(message: str) -> Exception:
-    from npc_desktop.cli import UsageError
+    from npc_desktop.cli.main import UsageError
 
     return UsageError(message)
 
@@ -75,8 +75,8 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 def _core_errors() -> tuple[type[BaseException], ...]:
     from npc_desktop.core.models.errors import ModelError
     from npc_desktop.core.models.inputs import InputError
-    from npc_desktop.core.patches import PatchError
-    from npc_desktop.core.research.export import ExportError
+    from npc_desktop.core.annotation.patches import PatchError
+    from npc_desktop.core.research.export_sources import ExportError
     from npc_desktop.core.research.patchset import DatasetError
     from npc_desktop.core.research.pngio import PngError
     from npc_desktop.core.research.splits import SplitError
@@ -112,9 +112,10 @@ def _quiet_tensorflow() -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from npc_desktop.core.patches import ContextMargin
-    from npc_desktop.core.persistence import AnnotationStore
-    from npc_desktop.core.research.export import ExportOptions, export_dataset, sources_from_paths
+    from npc_desktop.core.annotation.patches import ContextMargin
+    from npc_desktop.core.annotation.store import AnnotationStore
+    from npc_desktop.core.research.export_sources import ExportOptions, sources_from_paths
+    from npc_desktop.core.research.export import export_dataset
 
     for study in args.studies:
         if not Path(study).exists():
@@ -237,7 +238,7 @@ def _input_sizes(values: list[str], members: tuple[str, ...]) -> dict[str, int]:
 
 def _check_output_folder(args: argparse.Namespace) -> None:
     """Refuse an unusable bundle folder before the data are read and TensorFlow starts."""
-    from npc_desktop.core.models.bundle import check_replaceable
+    from npc_desktop.core.models.bundle_writer import check_replaceable
     from npc_desktop.core.models.errors import BundleError
 
     output = Path(args.output)

@@ -1,0 +1,14 @@
+"""Annotation: ROIs, stage labels, the crash-safe per-study store, the study lock, patch cropping.
+
+Modules:
+
+- :mod:`.rois`: the typed ROI and its kinds; :mod:`.labels`: the patient's stage label;
+  :mod:`.validation`: the checks both share.
+- :mod:`.annotation_set`: :class:`AnnotationSet`, the plain-Python model of one study's
+  annotations, and its change events (:mod:`.events`).
+- :mod:`.store`: :class:`AnnotationStore`, atomic per-study JSON files with a backup and conflict
+  copies (:mod:`.store_results` holds its errors and results); :mod:`.autosave` saves on every
+  change; :mod:`.study_lock` keeps a second process from writing the same study.
+- :mod:`.patches`: patch geometry and cropping around a ROI; :mod:`.patch_preprocessing`: the
+  normalisation, CLAHE and resizing that turn a patch into model input.
+"""

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..annotations import AnnotationSet, PatientLabel, Stage
+from ..dicom.geometry import edge_labels
 from ..dicom.volume import Volume
 from ..models.results import PatchStaging, StagingResult
 from .content import (
@@ -126,7 +127,8 @@ def _key_images(
         # Enough surrounding anatomy to place the lesion, without shrinking it to a dot.
         pad = max(32, int(0.75 * max(r1 - r0, c1 - c0)))
         crop = (r0 - pad, c0 - pad, r1 + pad, c1 + pad)
-        rgb = render_key_image(pixels, window=display_window(volume), boxes=boxes, heatmaps=heatmaps, crop_to=crop)
+        rgb = render_key_image(pixels, window=display_window(volume), boxes=boxes, heatmaps=heatmaps, crop_to=crop,
+                               orientation=edge_labels(volume.direction))
         best = max(p.probabilities[winner] for p in patches)
         kinds = ", ".join(sorted({KIND_WORDS.get(p.kind, p.kind) for p in patches}))
         detail = (

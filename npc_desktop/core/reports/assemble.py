@@ -253,10 +253,10 @@ def source_images(result: StagingResult, volumes: Mapping[str, Volume], index: O
 
 
 def stage_label_text(result: StagingResult) -> str:
-    """One line for status bars and logs: "IVa (p = 0.83), 4/5 members agree"."""
+    """One line for status bars and logs: the result's headline, e.g.
+    "Stage IVa (p = 0.57) - split: 1 of 5 members agree", after the untrained mark when it applies."""
     if result.patient is None:
         return "no patches staged"
-    patient = result.patient
-    text = f"{patient.predicted} (p = {float(np.max(patient.probabilities)):.2f}), agreement {patient.agreement:.0%}"
+    text = result.headline()
     return f"{result.label}: {text}" if result.untrained_demo else text
 

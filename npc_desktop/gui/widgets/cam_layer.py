@@ -15,6 +15,7 @@ from ...core.reports.figures import jet_rgb
 from ..roi_geometry import pixel_box_to_plane
 from ..session import SessionModel
 from ..staging_state import CamSettings
+from .cam_colour_bar import CamColourBar
 from .image_canvas import ImageCanvas
 
 CAM_Z = 5.0
@@ -45,6 +46,7 @@ class CamLayer(QObject):
         self.canvas = canvas
         self.items: list[pg.ImageItem] = []
         self.captions: list[pg.TextItem] = []
+        self.colour_bar = CamColourBar(canvas, CAM_LUT)
         self._member: Optional[str] = None
         st = session.staging
         session.series_loaded.connect(lambda vp, *_: self.refresh() if vp == self.index else None)
@@ -75,6 +77,7 @@ class CamLayer(QObject):
         volume = self.session.viewports[self.index].volume
         if staged is None or volume is None or not settings.visible or st.stale:
             self.canvas.set_banner("")
+            self.colour_bar.hide()
             return
         member_label = self._member_label(settings)
         for patch in self.shown_patches():
@@ -97,6 +100,10 @@ class CamLayer(QObject):
             caption.setZValue(CAM_Z + 1)
             self.canvas.view_box.addItem(caption, ignoreBounds=True)
             self.captions.append(caption)
+        if self.items:
+            self.colour_bar.show_for(member_label)
+        else:
+            self.colour_bar.hide()
         untrained = staged.result.untrained_demo and bool(self.items)
         self.canvas.set_banner(UNTRAINED_LABEL if untrained else "", BANNER_COLOUR)
 

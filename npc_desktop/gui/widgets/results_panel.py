@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -100,21 +101,26 @@ class ResultsPanel(QWidget):
         self.content.setObjectName("resultsContent")
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
+        layout.setSpacing(4)
         for widget in (self.banner, self.stale_note, self.empty, self.stage_label, self.agreement_label):
             layout.addWidget(widget)
         layout.addWidget(self.patches, 2)
         layout.addWidget(self.members_title)
         layout.addWidget(self.members, 1)
-        for widget in (self.cam, self.bundle_label, self.stage_button):
-            layout.addWidget(widget)
+        layout.addWidget(self.cam)
+        footer = QHBoxLayout()
+        footer.setSpacing(6)
+        footer.addWidget(self.bundle_label, 1)
+        footer.addWidget(self.stage_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout.addLayout(footer)
         layout.addStretch(0)
+        self.content.installEventFilter(self)
         self.scroll = QScrollArea(self)
         self.scroll.setObjectName("resultsScroll")
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.content)
+        self.scroll.viewport().installEventFilter(self)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)
@@ -129,6 +135,28 @@ class ResultsPanel(QWidget):
         self.stage_button.clicked.connect(lambda: st.stage())
         session.annotations.selection_changed.connect(self._follow_selection)
         self._show(st.staged)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # The scroll area takes any height but must not clip the width: the dock keeps it.
+        width = self.content.minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if watched is self.content and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+            self._fit_content()
+        elif watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_content()
+        return False
+
+    def _fit_content(self) -> None:
+        # Not QScrollArea's own resizing: with wrapped labels it gives the content its preferred
+        # height, every table row, and scrolls the panel rather than the tables.
+        width = self.scroll.viewport().width()
+        needed = self.content.layout().minimumHeightForWidth(width)
+        if needed < 0:
+            needed = self.content.minimumSizeHint().height()
+        self.content.resize(width, max(self.scroll.viewport().height(), needed))
 
     # -- result -> widgets ---------------------------------------------------------------------------
 

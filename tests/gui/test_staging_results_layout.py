@@ -99,6 +99,8 @@ def test_ten_patches_fit_the_results_dock_without_overlap(qtbot: Any, staged_win
     # At least three whole patch rows and three member rows; the rest scroll.
     assert _visible_rows(panel.patches) >= 3
     assert _visible_rows(panel.members) >= min(3, panel.members.rowCount())
+    # Every column, the agreement included, is in view without scrolling sideways.
+    assert panel.patches.horizontalScrollBar().maximum() == 0
     # The keyboard reaches the last patch: End scrolls it into view and shows its members.
     table = panel.patches
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualRect(table.model().index(0, 0)).center())

@@ -44,7 +44,10 @@ class RowFittedTable(QTableWidget):
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        # The first (name) column takes up the slack: a stretched last column ends up one
+        # scroll-bar width too wide once the rows scroll, hiding its right-aligned values.
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         # The horizontal scroll bar comes and goes with the dock's width; the heights include it.
         self.horizontalScrollBar().rangeChanged.connect(lambda *_: self._refit())

@@ -1,7 +1,7 @@
 """Annotation export and import jobs for the thread pool (they call the core; no Qt).
 
-Formats: DICOM SR TID 1500 (:mod:`npc_desktop.core.interop.sr`), CSV and COCO JSON
-(:mod:`npc_desktop.core.interop.tables`). The jobs receive immutable ROIs, the study index and the
+Formats: DICOM SR TID 1500 (:mod:`npc_desktop.core.interop.tables.tables.sr`), CSV and COCO JSON
+(:mod:`npc_desktop.core.interop.tables.tables.tables`). The jobs receive immutable ROIs, the study index and the
 volumes already loaded; series that are not loaded are read from disk on the worker thread.
 """
 

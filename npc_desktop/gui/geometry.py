@@ -11,51 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from npc_desktop.core.dicom import SeriesInfo, Volume
-
-# DICOM patient axes (LPS): +x is the patient's left, +y posterior, +z superior (head).
-_AXIS_LETTERS = (("R", "L"), ("A", "P"), ("I", "S"))
-_OBLIQUE_MIN = 0.3
-
-
-def direction_label(vector: np.ndarray) -> str:
-    """Letters (R/L/A/P/S/I) naming where a patient-space direction points.
-
-    The dominant axis comes first; a second letter is added for oblique directions whose
-    next component exceeds 0.3 (about 17 degrees), as radiology viewers do.
-
-    Parameters
-    ----------
-    vector
-        Direction in patient (LPS) coordinates; need not be normalised.
-    """
-    v = np.asarray(vector, dtype=float)
-    norm = np.linalg.norm(v)
-    if norm == 0:
-        return ""
-    v = v / norm
-    order = np.argsort(-np.abs(v))
-    letters = []
-    for rank, axis in enumerate(order[:2]):
-        if rank > 0 and abs(v[axis]) < _OBLIQUE_MIN:
-            break
-        letters.append(_AXIS_LETTERS[axis][1 if v[axis] > 0 else 0])
-    return "".join(letters)
+from npc_desktop.core.dicom.geometry import edge_labels
 
 
 def orientation_labels(volume: Volume) -> dict[str, str]:
     """Labels for the left, right, top and bottom edges of the displayed slice.
 
-    Columns run left to right and rows top to bottom on screen, so the right edge points along
-    the column direction cosines and the bottom edge along the row direction cosines.
+    The viewer draws slices unflipped, as the PDF report's key slices are, so both use the
+    core's :func:`~npc_desktop.core.dicom.geometry.edge_labels`.
     """
-    col_dir = volume.direction[:, 0]
-    row_dir = volume.direction[:, 1]
-    return {
-        "left": direction_label(-col_dir),
-        "right": direction_label(col_dir),
-        "top": direction_label(-row_dir),
-        "bottom": direction_label(row_dir),
-    }
+    return edge_labels(volume.direction)
 
 
 def plane_origin(volume: Volume) -> tuple[float, float]:

@@ -578,7 +578,7 @@ class MainWindow(QMainWindow):
         else:
             self.resizeDocks([self.browser_dock, self.roi_dock], [280, 340], Qt.Orientation.Horizontal)
             self.resizeDocks([self.browser_dock, self.label_dock], [520, 260], Qt.Orientation.Vertical)
-            self.resizeDocks([self.roi_dock, self.patch_dock], [380, 400], Qt.Orientation.Vertical)
+            self.resizeDocks([self.roi_dock, self.patch_dock], [300, 480], Qt.Orientation.Vertical)
             self.resizeDocks([self.messages_dock], [160], Qt.Orientation.Vertical)
         splitter = st.byte_array("viewer/splitter")
         if splitter is not None:

@@ -19,7 +19,7 @@ from npc_desktop.core.models.results import PatchStaging, StagingResult
 from npc_desktop.core.staging.record import roi_revision
 
 RoiSignature = str
-"""The ROI revision (:func:`~npc_desktop.core.staging.record.roi_revision`): a SHA-256 of what staging
+"""The ROI revision (:func:`~npc_desktop.core.staging.engine.engine.record.roi_revision`): a SHA-256 of what staging
 depends on for each ROI (id, image, box and kind); it is stored with the result in the annotation file."""
 
 
@@ -64,7 +64,7 @@ class EngineInfo:
 
     @classmethod
     def from_engine(cls, engine: Any) -> "EngineInfo":
-        """Read the description of a :class:`~npc_desktop.core.staging.engine.StagingEngine`."""
+        """Read the description of a :class:`~npc_desktop.core.staging.engine.engine.engine.StagingEngine`."""
         manifest = engine.bundle.manifest
         return cls(
             name=manifest.name, version=manifest.version, sha256=str(engine.bundle.sha256),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 
 from npc_desktop.core.models.results import StagingResult
 from npc_desktop.core.reports.assemble import display_names
 from npc_desktop.gui.staging_state import StagedResult, device_text
+from npc_desktop.core.models.headline import voting_agreement
 
 KIND_WORDS = {"tumour": "Tumour", "lymph_node": "Node"}
 
@@ -23,16 +23,17 @@ def percent(value: float) -> str:
 class PatientSummary:
     """The patient-level lines of the panel."""
 
-    stage: str
-    """E.g. ``"Stage IVa"``."""
-    probability: str
-    """E.g. ``"p = 0.62"``."""
+    headline: str
+    """Stage, probability and whether the members split, from the core's one headline function:
+    ``"Stage IVa (p = 0.57) - split: 1 of 5 members agree"``."""
     agreement: str
     """E.g. ``"3 of 5 models agree (60 %) — split decision"``."""
     split: bool
     """Whether the members disagree."""
     votes: str
     """Each member's patient-level vote."""
+    aggregation: str
+    """How the patches were combined, e.g. ``"Patient level: mean over 5 patch(es)"``."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,9 @@ def member_names(staged: StagedResult) -> dict[str, str]:
 
 def _agreement(agreement: float, votes: tuple[str, ...], predicted: str,
                weights: tuple[float, ...]) -> tuple[str, bool]:
-    # A member with vote weight 0 (the Basic CNN baseline of a trained bundle) is shown but does
-    # not vote, so it can neither make nor break agreement.
-    voting = [v for v, w in zip(votes, weights) if w > 0]
-    count = sum(v == predicted for v in voting)
-    split = count < len(voting)
-    text = f"{count} of {len(voting)} voting models agree ({agreement:.0%})"
+    count, voting = voting_agreement(predicted, votes, weights)
+    split = count < voting
+    text = f"{count} of {voting} voting models agree ({agreement:.0%})"
     return (text + " — split decision" if split else text + " — unanimous"), split
 
 
@@ -85,13 +83,10 @@ def patient_summary(staged: StagedResult) -> Optional[PatientSummary]:
     names = member_names(staged)
     text, split = _agreement(patient.agreement, patient.member_votes, patient.predicted, result.vote_weights)
     votes = " · ".join(f"{names[m]} {v}" for m, v in zip(result.member_names, patient.member_votes))
-    probability = float(np.max(patient.probabilities))
-    stage = f"Stage {patient.predicted}"
     if staged.partial:
-        # One ROI alone is not the patient's stage; say so where the stage is read.
-        stage = f"{patient.predicted} (selected ROI only)"
         text = f"{len(staged.roi_ids or ())} of {len(staged.annotations.rois)} ROIs staged - stage all for the patient. " + text
-    return PatientSummary(stage, f"p = {percent(probability)}", text, split, votes)
+    aggregation = f"Patient level: {patient.aggregation} over {patient.patch_count} patch(es)"
+    return PatientSummary(result.headline(selected_only=staged.partial), text, split, votes, aggregation)
 
 
 def _series_name(staged: StagedResult, uid: str) -> str:

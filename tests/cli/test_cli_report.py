@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def test_report_with_dicom(demo_study: Any, bundle_dir: Path, annotation_file: P
     assert status == 0, out
     assert "report written to" in out and "DICOM Encapsulated PDF written to" in out
     text = " ".join(pdf_text(pdf).split())
-    assert "Cli Hospital" in text and "Ensemble stage:" in text and "Dr. Cli" in text
+    assert "Cli Hospital" in text and re.search(r"Stage (III|IVa) \(p = [01]\.\d\d\) - ", text) and "Dr. Cli" in text
     assert "Clinical note for the record." in text and "Stage recorded by the clinician: III" in text
     assert demo_study.patient_id in text
     assert "UNTRAINED" not in text, "a real bundle's report must not carry the demo banner"

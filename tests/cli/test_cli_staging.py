@@ -171,3 +171,23 @@ def test_stage_with_an_unreadable_autosave_exits_2_naming_it(
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and str(path) in err and "Permission denied" in err
     assert path.exists() and not list(autosave_dir.glob("*.corrupt-*"))  # left where it is
+
+
+def test_stage_text_headline_says_when_the_members_split(
+    demo_study: Any, cli_bundle: Path, annotation_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from npc_desktop.core.models.headline import stage_headline, voting_agreement
+
+    argv = ["stage", str(demo_study.root), "--annotations", str(annotation_file), "--bundle", str(cli_bundle)]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    patient = data["patient"]
+    manifest = json.loads((cli_bundle / "manifest.json").read_text())
+    weights = {m["name"]: m["vote_weight"] for m in manifest["members"]}
+    votes = [patient["members"][name]["vote"] for name in data["members"]]
+    agreeing, voting = voting_agreement(patient["predicted"], votes, [weights[name] for name in data["members"]])
+    expected = stage_headline(patient["predicted"], max(patient["probabilities"].values()), agreeing, voting)
+    assert main(argv) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith(f"patient: {expected} [")
+    assert ("split:" in last) == (agreeing < voting)

@@ -48,7 +48,8 @@ def test_staging_the_demo_shows_probabilities_agreement_and_the_untrained_mark(
     assert window.results_dock.isVisible()
     assert panel.banner.isVisible() and panel.banner.text() == UNTRAINED_LABEL
     patient = result.patient
-    assert panel.stage_label.text() == f"Stage {patient.predicted}   p = {percent(np.max(patient.probabilities))}"
+    assert panel.stage_label.text() == result.headline()
+    assert panel.stage_label.text().startswith(f"Stage {patient.predicted} (p = {percent(np.max(patient.probabilities))})")
     agree = sum(v == patient.predicted for v in patient.member_votes)
     assert panel.agreement_label.text().startswith(f"{agree} of 5 voting models agree")
     assert ("split decision" in panel.agreement_label.text()) == (agree < 5)

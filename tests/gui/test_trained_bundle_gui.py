@@ -126,7 +126,8 @@ def test_a_trained_bundle_opens_from_the_models_menu_and_stages_the_demo(
     assert members[1:3] == ["P(glioma)", "P(meningioma)"]
     patient = result.patient
     assert patient.predicted in CLASSES
-    assert panel.stage_label.text() == f"Stage {patient.predicted}   p = {percent(np.max(patient.probabilities))}"
+    assert panel.stage_label.text() == result.headline()
+    assert panel.stage_label.text().startswith(f"Stage {patient.predicted} (p = {percent(np.max(patient.probabilities))})")
     assert f"proxy-tiny 1 ({result.bundle_hash[:12]})" in panel.bundle_label.text()
     # The shown numbers are the trained members' outputs on these patches (computed here with Keras alone);
     # the Basic CNN baseline has vote weight 0, so the ensemble is VGG16's head.

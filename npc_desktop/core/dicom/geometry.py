@@ -13,6 +13,58 @@ POSITION_TOLERANCE_MM = 1e-3
 SPACING_TOLERANCE = 0.05
 """Relative deviation from the median slice spacing that is reported as irregular."""
 
+# DICOM patient axes (LPS): +x is the patient's left, +y posterior, +z superior (head).
+_AXIS_LETTERS = (("R", "L"), ("A", "P"), ("I", "S"))
+_OBLIQUE_MIN = 0.3
+
+
+def direction_label(vector: Sequence[float]) -> str:
+    """Letters (R/L/A/P/S/I) naming where a patient-space direction points.
+
+    The dominant axis comes first; a second letter is added for oblique directions whose
+    next component exceeds 0.3 (about 17 degrees), as radiology viewers do.
+
+    Parameters
+    ----------
+    vector
+        Direction in patient (LPS) coordinates; need not be normalised.
+    """
+    v = np.asarray(vector, dtype=float)
+    norm = np.linalg.norm(v)
+    if norm == 0:
+        return ""
+    v = v / norm
+    order = np.argsort(-np.abs(v))
+    letters = []
+    for rank, axis in enumerate(order[:2]):
+        if rank > 0 and abs(v[axis]) < _OBLIQUE_MIN:
+            break
+        letters.append(_AXIS_LETTERS[axis][1 if v[axis] > 0 else 0])
+    return "".join(letters)
+
+
+def edge_labels(direction: np.ndarray) -> dict[str, str]:
+    """Orientation labels for the left, right, top and bottom edges of a slice drawn unflipped.
+
+    Columns run left to right and rows top to bottom, so the right edge points along the
+    direction of increasing column index and the bottom edge along increasing row index.
+
+    Parameters
+    ----------
+    direction
+        ``(3, 3)`` matrix whose first column is the patient-space direction of increasing column
+        index and whose second is that of increasing row index (a volume's ``direction``; the
+        first and second halves of ImageOrientationPatient).
+    """
+    matrix = np.asarray(direction, dtype=float)
+    along_columns, along_rows = matrix[:, 0], matrix[:, 1]
+    return {
+        "left": direction_label(-along_columns),
+        "right": direction_label(along_columns),
+        "top": direction_label(-along_rows),
+        "bottom": direction_label(along_rows),
+    }
+
 
 def slice_normal(orientation: Sequence[float]) -> np.ndarray:
     """Unit normal of the image plane: row direction x column direction.

@@ -16,6 +16,7 @@ import numpy as np
 
 from npc_desktop.core.models.cam import paste_into_slice
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
+from npc_desktop.core.models.headline import stage_headline, voting_agreement
 
 __all__ = ["PatchStaging", "PatientStaging", "StagingResult"]
 
@@ -187,6 +188,21 @@ class StagingResult:
         """:data:`UNTRAINED_LABEL` for the untrained demo, else an empty string."""
         return UNTRAINED_LABEL if self.untrained_demo else ""
 
+    def headline(self, *, selected_only: bool = False) -> str:
+        """The patient-level :func:`~.headline.stage_headline` ("" without patches).
+
+        Parameters
+        ----------
+        selected_only
+            The run staged only the selected ROI(s), not the whole study.
+        """
+        if self.patient is None:
+            return ""
+        patient = self.patient
+        agreeing, voting = voting_agreement(patient.predicted, patient.member_votes, self.vote_weights)
+        return stage_headline(patient.predicted, float(np.max(patient.probabilities)), agreeing, voting,
+                              selected_only=selected_only)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (maps left out), for the CLI and reports."""
         return {
@@ -224,9 +240,9 @@ class StagingResult:
                 lines.append(f"    {name:<20} {vote:<8} [{probs(p)}]")
         if self.patient is not None:
             lines.append(
-                f"patient: {self.patient.predicted} [{probs(self.patient.probabilities)}] "
+                f"patient: {self.headline()} [{probs(self.patient.probabilities)}] "
                 f"({self.patient.aggregation} of {self.patient.patch_count} patch(es)), "
-                f"agreement {self.patient.agreement:.0%}"
+                f"weighted agreement {self.patient.agreement:.0%}"
             )
         if self.untrained_demo:
             lines.append(f"*** {self.label} ***")

@@ -16,6 +16,7 @@ from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.labels import PatientLabel, Stage
 from npc_desktop.core.dicom.volume import Volume
 from npc_desktop.core.models.results import PatchStaging, StagingResult
+from npc_desktop.core.dicom.geometry import edge_labels
 from npc_desktop.core.reports.content import (
     Institution,
     KeyImage,
@@ -127,7 +128,8 @@ def _key_images(
         # Enough surrounding anatomy to place the lesion, without shrinking it to a dot.
         pad = max(32, int(0.75 * max(r1 - r0, c1 - c0)))
         crop = (r0 - pad, c0 - pad, r1 + pad, c1 + pad)
-        rgb = render_key_image(pixels, window=display_window(volume), boxes=boxes, heatmaps=heatmaps, crop_to=crop)
+        rgb = render_key_image(pixels, window=display_window(volume), boxes=boxes, heatmaps=heatmaps, crop_to=crop,
+                               orientation=edge_labels(volume.direction))
         best = max(p.probabilities[winner] for p in patches)
         kinds = ", ".join(sorted({KIND_WORDS.get(p.kind, p.kind) for p in patches}))
         detail = (
@@ -252,10 +254,10 @@ def source_images(result: StagingResult, volumes: Mapping[str, Volume], index: O
 
 
 def stage_label_text(result: StagingResult) -> str:
-    """One line for status bars and logs: "IVa (p = 0.83), 4/5 members agree"."""
+    """One line for status bars and logs: the result's headline, e.g.
+    "Stage IVa (p = 0.57) - split: 1 of 5 members agree", after the untrained mark when it applies."""
     if result.patient is None:
         return "no patches staged"
-    patient = result.patient
-    text = f"{patient.predicted} (p = {float(np.max(patient.probabilities)):.2f}), agreement {patient.agreement:.0%}"
+    text = result.headline()
     return f"{result.label}: {text}" if result.untrained_demo else text
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import cv2
 import numpy as np
 
 from npc_desktop.core.preprocessing import window_to_uint8
+from npc_desktop.core.annotation.colours import ROI_COLOURS, roi_colour_rgb
 
-KIND_COLOURS_RGB: dict[str, tuple[int, int, int]] = {
-    "tumour": (255, 79, 216),
-    "lymph_node": (0, 229, 255),
-}
-"""ROI outline colours by RoiKind value; magenta and cyan stay visible over a jet heatmap."""
+KIND_COLOURS_RGB: dict[str, tuple[int, int, int]] = {kind.value: roi_colour_rgb(kind) for kind in ROI_COLOURS}
+"""ROI outline colours by RoiKind value: the workstation's colours."""
+EDGE_LABEL_RGB = (255, 210, 90)
+"""The viewer's yellow for orientation labels."""
+OUTLINE_RGB = (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def render_key_image(
     max_side: int = 512,
     crop_to: Optional[tuple[int, int, int, int]] = None,
     relative: bool = True,
+    orientation: Optional[Mapping[str, str]] = None,
 ) -> np.ndarray:
     """Draw a slice with its ROIs and Grad-CAM heatmaps as an RGB uint8 image.
 
@@ -73,6 +75,9 @@ def render_key_image(
         Optional (row0, col0, row1, col1) region to show instead of the whole slice.
     relative
         Scale each heatmap so its peak is 1 (colours relative to the map's own maximum).
+    orientation
+        Letters for the ``"left"``, ``"right"``, ``"top"`` and ``"bottom"`` edges (from
+        :func:`~npc_desktop.core.dicom.geometry.edge_labels`), drawn at the middle of each edge.
     """
     grey = window_to_uint8(np.asarray(pixels, dtype=np.float32), *window)
     rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.float32)
@@ -113,13 +118,34 @@ def render_key_image(
         r0, c0, r1, c1 = overlay.box
         top_left = (round((c0 - offset[1]) * scale), round((r0 - offset[0]) * scale))
         bottom_right = (round((c1 - offset[1]) * scale) - 1, round((r1 - offset[0]) * scale) - 1)
-        colour = KIND_COLOURS_RGB.get(overlay.kind, (255, 255, 0))
+        colour = roi_colour_rgb(overlay.kind)
+        # A dark edge keeps the outline readable where it crosses the red end of the heatmap.
+        cv2.rectangle(image, top_left, bottom_right, OUTLINE_RGB, thickness + 2, lineType=cv2.LINE_8)
         cv2.rectangle(image, top_left, bottom_right, colour, thickness, lineType=cv2.LINE_8)
         if overlay.label:
             origin = (top_left[0], max(top_left[1] - 4, 12))
             cv2.putText(image, overlay.label, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, colour,
                         thickness, cv2.LINE_AA)
+    if orientation:
+        _draw_edge_labels(image, orientation)
     return image
+
+
+def _draw_edge_labels(image: np.ndarray, labels: Mapping[str, str]) -> None:
+    """Orientation letters at the middle of each edge, yellow on a dark outline, as the viewer shows them."""
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    height, width = image.shape[:2]
+    scale = max(0.45, min(height, width) / 420)
+    thickness = max(1, round(scale * 1.6))
+    margin = max(3, round(6 * scale))
+    for edge, text in labels.items():
+        if not text:
+            continue
+        (text_width, text_height), _ = cv2.getTextSize(text, font, scale, thickness)
+        x = {"left": margin, "right": width - margin - text_width}.get(edge, (width - text_width) // 2)
+        y = {"top": margin + text_height, "bottom": height - margin}.get(edge, (height + text_height) // 2)
+        cv2.putText(image, text, (x, y), font, scale, OUTLINE_RGB, thickness + 2, cv2.LINE_AA)
+        cv2.putText(image, text, (x, y), font, scale, EDGE_LABEL_RGB, thickness, cv2.LINE_AA)
 
 
 def agreement_chart_png(

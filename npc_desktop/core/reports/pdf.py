@@ -17,8 +17,12 @@ import numpy as np
 from npc_desktop.core.fileio import write_bytes_atomically
 from npc_desktop.core.reports.content import DISCLAIMER, UNTRAINED_BANNER, ReportContent
 from npc_desktop.core.reports.figures import agreement_chart_png
+from npc_desktop.core.annotation.rois import RoiKind
+from npc_desktop.core.models.headline import stage_headline
+from npc_desktop.core.annotation.colours import ROI_COLOUR_NAMES
 
 PAGE_SIZES = ("A4", "Letter")
+KEY_SLICE_KINDS = {RoiKind.TUMOUR: "tumour", RoiKind.LYMPH_NODE: "lymph node"}
 FONT = "NPCSans"
 FONT_BOLD = "NPCSans-Bold"
 
@@ -162,14 +166,11 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     # Result
     story.append(p("Result", styles["h2"]))
     agree, members = content.agreement
-    result_text = (
-        f"Ensemble stage: {_escape(content.stage)} (p = {content.stage_probability:.2f}); "
-        f"{agree} of {members} voting members agree"
-    )
+    result_text = _escape(stage_headline(content.stage, content.stage_probability, agree, members))
     if content.untrained:
         result_text = f"{UNTRAINED_BANNER}. " + result_text
     story.append(p(result_text, styles["result"]))
-    split = " - a split decision: review the slices and the members' maps." if agree * 2 <= members + 1 else "."
+    split = " - a split decision: review the slices and the members' maps." if agree < members else "."
     story.append(p(
         f"Patient level = {_escape(content.aggregation)} over {len(content.patches)} patch(es); "
         f"soft voting: each patch's probabilities are the mean of the members' (paper eq. 1-2){split}",
@@ -183,7 +184,9 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
 
     # Key images, two per row
     if content.key_images:
-        heading = p("Key slices: ROIs (magenta tumour, cyan lymph node) with the ensemble Grad-CAM", styles["h2"])
+        legend = ", ".join(f"{ROI_COLOUR_NAMES[kind]} {word}" for kind, word in KEY_SLICE_KINDS.items())
+        heading = p(f"Key slices: ROIs ({legend}) with the ensemble Grad-CAM; orientation letters at the edges",
+                    styles["h2"])
         cells = []
         cell_width = (w - 12) / 2
         for key in content.key_images:

@@ -12,6 +12,7 @@ from npc_desktop.gui.staging_state import CamSettings, StagedResult
 from npc_desktop.gui.staging_view import member_names
 
 MEAN_TEXT = "Ensemble mean"
+MEMBER_CHARACTERS = 13
 
 
 class CamControls(QWidget):
@@ -27,7 +28,9 @@ class CamControls(QWidget):
         self.member = QComboBox(self)
         self.member.setObjectName("camMember")
         self.member.setToolTip("Whose heatmap: the vote-weighted mean of the members, or one member")
-        self.member.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Long member names (InceptionResNetV2) would widen the whole results dock.
+        self.member.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.member.setMinimumContentsLength(MEMBER_CHARACTERS)
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setObjectName("camOpacity")
         self.opacity.setRange(0, 100)

@@ -16,6 +16,7 @@ from npc_desktop.gui.roi_geometry import pixel_box_to_plane
 from npc_desktop.gui.session import SessionModel
 from npc_desktop.gui.staging_state import CamSettings
 from npc_desktop.gui.widgets.image_canvas import ImageCanvas
+from npc_desktop.gui.widgets.cam_colour_bar import CamColourBar
 
 CAM_Z = 5.0
 """Above the slice (0), below the ROI outlines, so the outline of the staged ROI stays visible."""
@@ -45,6 +46,7 @@ class CamLayer(QObject):
         self.canvas = canvas
         self.items: list[pg.ImageItem] = []
         self.captions: list[pg.TextItem] = []
+        self.colour_bar = CamColourBar(canvas, CAM_LUT)
         self._member: Optional[str] = None
         st = session.staging
         session.series_loaded.connect(lambda vp, *_: self.refresh() if vp == self.index else None)
@@ -75,6 +77,7 @@ class CamLayer(QObject):
         volume = self.session.viewports[self.index].volume
         if staged is None or volume is None or not settings.visible or st.stale:
             self.canvas.set_banner("")
+            self.colour_bar.hide()
             return
         member_label = self._member_label(settings)
         for patch in self.shown_patches():
@@ -97,6 +100,10 @@ class CamLayer(QObject):
             caption.setZValue(CAM_Z + 1)
             self.canvas.view_box.addItem(caption, ignoreBounds=True)
             self.captions.append(caption)
+        if self.items:
+            self.colour_bar.show_for(member_label)
+        else:
+            self.colour_bar.hide()
         untrained = staged.result.untrained_demo and bool(self.items)
         self.canvas.set_banner(UNTRAINED_LABEL if untrained else "", BANNER_COLOUR)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
+    QScrollArea,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -23,28 +24,16 @@ from npc_desktop.gui.session import SessionModel
 from npc_desktop.gui.staging_restore import stored_note
 from npc_desktop.gui.staging_state import StagedResult
 from npc_desktop.gui.widgets.cam_controls import CamControls
+from npc_desktop.gui.widgets.row_fitted_table import RowFittedTable
 
 EMPTY_TEXT = ("No staging result yet.\n\nDraw tumour and lymph-node ROIs, then press Stage (Ctrl+R) to "
               "stage them with the five-model ensemble.")
 STALE_TEXT = "The ROIs changed after staging: these results are out of date. Stage again (Ctrl+R)."
 SPLIT_COLOUR = QColor(255, 190, 90)
+HEADLINE_SCALE = 1.4
+PATCH_ROWS_ALWAYS_SHOWN = 3
+MEMBER_ROWS_ALWAYS_SHOWN = 3
 DISSENT_COLOUR = QColor(255, 160, 120)
-
-
-def _table(name: str, headers: Sequence[str], parent: QWidget) -> QTableWidget:
-    table = QTableWidget(0, len(headers), parent)
-    table.setObjectName(name)
-    table.setHorizontalHeaderLabels(list(headers))
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(22)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setAlternatingRowColors(True)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
 
 
 def _item(text: str, *, align_right: bool = False, colour: Optional[QColor] = None, bold: bool = False) -> QTableWidgetItem:
@@ -87,16 +76,19 @@ class ResultsPanel(QWidget):
         self.stage_label = QLabel(self)
         self.stage_label.setObjectName("patientStage")
         font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setPointSizeF(font.pointSizeF() * HEADLINE_SCALE)
         font.setBold(True)
         self.stage_label.setFont(font)
+        self.stage_label.setWordWrap(True)
         self.agreement_label = QLabel(self)
         self.agreement_label.setObjectName("patientAgreement")
         self.agreement_label.setWordWrap(True)
-        self.patches = _table("patchTable", ["Patch", "Slice", "Class", "P", "P", "Agree"], self)
+        self.patches = RowFittedTable("patchTable", ["Patch", "Slice", "Class", "P", "P", "Agree"],
+                                      min_rows=PATCH_ROWS_ALWAYS_SHOWN, parent=self)
         self.members_title = QLabel(self)
         self.members_title.setObjectName("membersTitle")
-        self.members = _table("memberTable", ["Model", "P", "P", "Vote"], self)
+        self.members = RowFittedTable("memberTable", ["Model", "P", "P", "Vote"],
+                                      min_rows=MEMBER_ROWS_ALWAYS_SHOWN, parent=self)
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.cam = CamControls(session, self)
         self.bundle_label = QLabel(self)
@@ -104,14 +96,35 @@ class ResultsPanel(QWidget):
         self.bundle_label.setWordWrap(True)
         self.bundle_label.setStyleSheet("color: #a0a3a8;")
         self.bundle_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
+        # The tables give up rows (and scroll) before anything else; only when even their few
+        # always-shown rows do not fit does the whole panel scroll, so nothing ever overlaps.
+        self.content = QWidget(self)
+        self.content.setObjectName("resultsContent")
+        layout = QVBoxLayout(self.content)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
-        for widget in (self.banner, self.stale_note, self.empty, self.stage_label, self.agreement_label,
-                       self.patches, self.members_title, self.members, self.cam, self.bundle_label):
+        layout.setSpacing(4)
+        for widget in (self.banner, self.stale_note, self.empty, self.stage_label, self.agreement_label):
             layout.addWidget(widget)
-        layout.addWidget(self.stage_button)
+        layout.addWidget(self.patches, 2)
+        layout.addWidget(self.members_title)
+        layout.addWidget(self.members, 1)
+        layout.addWidget(self.cam)
+        footer = QHBoxLayout()
+        footer.setSpacing(6)
+        footer.addWidget(self.bundle_label, 1)
+        footer.addWidget(self.stage_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout.addLayout(footer)
         layout.addStretch(0)
+        self.content.installEventFilter(self)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("resultsScroll")
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.content)
+        self.scroll.viewport().installEventFilter(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
         self._result_widgets = (self.stage_label, self.agreement_label, self.patches, self.members_title,
                                 self.members, self.bundle_label)
         self._patch_index: Optional[int] = None
@@ -123,6 +136,28 @@ class ResultsPanel(QWidget):
         self.stage_button.clicked.connect(lambda: st.stage())
         session.annotations.selection_changed.connect(self._follow_selection)
         self._show(st.staged)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # The scroll area takes any height but must not clip the width: the dock keeps it.
+        width = self.content.minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if watched is self.content and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+            self._fit_content()
+        elif watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_content()
+        return False
+
+    def _fit_content(self) -> None:
+        # Not QScrollArea's own resizing: with wrapped labels it gives the content its preferred
+        # height, every table row, and scrolls the panel rather than the tables.
+        width = self.scroll.viewport().width()
+        needed = self.content.layout().minimumHeightForWidth(width)
+        if needed < 0:
+            needed = self.content.minimumSizeHint().height()
+        self.content.resize(width, max(self.scroll.viewport().height(), needed))
 
     # -- result -> widgets ---------------------------------------------------------------------------
 
@@ -142,11 +177,12 @@ class ResultsPanel(QWidget):
         classes = staged.result.class_names
         summary = staging_view.patient_summary(staged)
         if summary is not None:
-            self.stage_label.setText(f"{summary.stage}   {summary.probability}")
-            self.agreement_label.setText(f"{summary.agreement}\n{summary.votes}")
+            self.stage_label.setText(summary.headline)
+            self.stage_label.setToolTip(summary.aggregation)
+            # Each member's vote is in the member table below; the tooltip keeps the one-line form.
+            self.agreement_label.setText(summary.agreement)
+            self.agreement_label.setToolTip(summary.votes)
             self.agreement_label.setStyleSheet(f"color: {SPLIT_COLOUR.name()};" if summary.split else "")
-            self.stage_label.setToolTip(
-                f"Patient level: {staged.result.patient.aggregation} over {staged.result.patient.patch_count} patch(es)")
         headers = ["Patch", "Slice", "Class", *(f"P({c})" for c in classes), "Agree"]
         self.patches.setColumnCount(len(headers))
         self.patches.setHorizontalHeaderLabels(headers)
@@ -163,7 +199,6 @@ class ResultsPanel(QWidget):
                 self.patches.setItem(row, column, cell)
         self.patches.clearSelection()
         self.patches.blockSignals(False)
-        self._fit_height(self.patches, len(lines))
         self.members.setColumnCount(len(classes) + 2)
         self.members.setHorizontalHeaderLabels(["Model", *(f"P({c})" for c in classes), "Vote"])
         self._show_members()
@@ -185,12 +220,6 @@ class ResultsPanel(QWidget):
                      _item(line.vote, colour=colour, bold=not line.dissent)]
             for column, cell in enumerate(cells):
                 self.members.setItem(row, column, cell)
-        self._fit_height(self.members, len(lines))
-
-    @staticmethod
-    def _fit_height(table: QTableWidget, rows: int) -> None:
-        height = table.horizontalHeader().height() + rows * table.verticalHeader().defaultSectionSize() + 4
-        table.setFixedHeight(min(max(height, 60), 260))
 
     def _on_stale(self, stale: bool) -> None:
         staged = self.session.staging.staged

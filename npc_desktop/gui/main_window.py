@@ -1,61 +1,61 @@
-"""The main window: menus, toolbar, docks, status bar, drag and drop, remembered layout."""
+"""The main window: the shell that composes the feature packages into the workstation.
+
+It builds the session, the viewer grid with the annotation and Grad-CAM layers, the docks, the
+actions, menus, toolbar and status bar, and hands each feature's commands a
+:class:`~npc_desktop.gui.window_context.WindowContext`. Opening studies, the recent list, drag and
+drop, error messages and the remembered layout are its own.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
-import psutil
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QDockWidget,
     QFileDialog,
-    QInputDialog,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
-    QSizePolicy,
-    QStyle,
-    QToolBar,
-    QToolButton,
     QWidget,
 )
 
 from npc_desktop import __version__
-from npc_desktop.core.annotation.rois import RoiKind
-from npc_desktop.core.dicom import StudyIndex
 from npc_desktop.core.annotation.store import AnnotationStore
+from npc_desktop.core.dicom import StudyIndex
 from npc_desktop.gui.actions import create_actions
-from npc_desktop.gui.annotation_io import EXPORT_FILTERS, EXPORT_LABELS, EXPORT_SUFFIXES, ExportFormat
-from npc_desktop.gui.first_use_hint import SETTING_KEY as FIRST_USE_HINTS_KEY
-from npc_desktop.gui.first_use_hint import FirstUseHint
-from npc_desktop.gui.overlay import format_date, format_person_name, format_value
-from npc_desktop.gui.roi_kind_commands import change_roi_kind, choose_drawing_kind
+from npc_desktop.gui.annotation.annotation_ui import AnnotationUi
+from npc_desktop.gui.annotation.first_use_hint import SETTING_KEY as FIRST_USE_HINTS_KEY
+from npc_desktop.gui.annotation.first_use_hint import FirstUseHint
+from npc_desktop.gui.annotation.label_panel import PatientLabelPanel
+from npc_desktop.gui.annotation.patch_preview_panel import PatchPreviewPanel
+from npc_desktop.gui.annotation.roi_kind_selector import RoiKindSelector
+from npc_desktop.gui.annotation.roi_layer import RoiLayer
+from npc_desktop.gui.annotation.roi_list_panel import RoiListPanel
+from npc_desktop.gui.progress_panel import ProgressPanel
+from npc_desktop.gui.research.research_ui import ResearchUi
 from npc_desktop.gui.session import SessionModel
 from npc_desktop.gui.settings import AppSettings
-from npc_desktop.gui.staging_controller import EngineFactories
-from npc_desktop.gui.staging_ui import StagingUi
+from npc_desktop.gui.shortcut_dialog import ShortcutDialog
+from npc_desktop.gui.staging.cam_layer import CamLayer
+from npc_desktop.gui.staging.engine_factories import EngineFactories
+from npc_desktop.gui.staging.results_panel import ResultsPanel
+from npc_desktop.gui.staging.staging_ui import StagingUi
 from npc_desktop.gui.state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
-from npc_desktop.gui.widgets.clahe_panel import ClahePanel
-from npc_desktop.gui.widgets.conflict_dialog import ask_which_version
-from npc_desktop.gui.widgets.label_panel import PatientLabelPanel
-from npc_desktop.gui.widgets.messages_panel import MessagesPanel
-from npc_desktop.gui.widgets.patch_preview_panel import PatchPreviewPanel
-from npc_desktop.gui.widgets.progress_panel import ProgressPanel
-from npc_desktop.gui.widgets.results_panel import ResultsPanel
-from npc_desktop.gui.widgets.roi_kind_selector import RoiKindSelector
-from npc_desktop.gui.widgets.roi_list_panel import RoiListPanel
-from npc_desktop.gui.widgets.shortcut_dialog import ShortcutDialog
-from npc_desktop.gui.widgets.study_browser import StudyBrowser
-from npc_desktop.gui.widgets.viewer_grid import ViewerGrid
+from npc_desktop.gui.status_readouts import StatusReadouts
+from npc_desktop.gui.viewer.clahe_panel import ClahePanel
+from npc_desktop.gui.viewer.messages_panel import MessagesPanel
+from npc_desktop.gui.viewer.overlay import format_date, format_person_name
+from npc_desktop.gui.viewer.study_browser import StudyBrowser
+from npc_desktop.gui.viewer.viewer_grid import ViewerGrid
+from npc_desktop.gui.window_context import WindowContext
+from npc_desktop.gui.window_menus import build_menus, build_toolbar
 
 APP_TITLE = "NPC Desktop"
-MEMORY_REFRESH_MS = 2000
-VIEWPORT_NAMES = ("Left", "Right")
 MODEL_START_DELAY_MS = 800
 """After the first image is painted, wait this long before the models start loading (TensorFlow's
 import competes with the first interactions for the CPU)."""
@@ -84,7 +84,11 @@ class MainWindow(QMainWindow):
         self._opening_demo = False
         self.error_box: Optional[QMessageBox] = None
         self.help_dialog: Optional[ShortcutDialog] = None
-        self.grid = ViewerGrid(self.session, self)
+        session = self.session
+        self.grid = ViewerGrid(session, self, layers={
+            "rois": lambda index, canvas: RoiLayer(session, index, canvas),
+            "cams": lambda index, canvas: CamLayer(session, index, canvas),
+        })
         self.setCentralWidget(self.grid)
         self.browser = StudyBrowser(self.session, self)
         self.messages = MessagesPanel(self.session, self)
@@ -111,10 +115,21 @@ class MainWindow(QMainWindow):
         self.actions_by_name = create_actions(self)
         self.first_use_hint = FirstUseHint(self.session, [v.canvas for v in self.grid.viewports],
                                            enabled=self.settings.flag(FIRST_USE_HINTS_KEY, True), parent=self)
-        self.staging_ui = StagingUi(self)
-        self._build_menus()
-        self._build_toolbar()
-        self._build_status_bar()
+        context = WindowContext(self, self.actions_by_name, self.settings, self.label_panel.commit_pending)
+        self.staging_ui = StagingUi(context, session, self._show_results)
+        self.research_ui = ResearchUi(context, session)
+        self.annotation_ui = AnnotationUi(context, session, self._on_save_state)
+        docks = (self.browser_dock, self.messages_dock, self.label_dock, self.roi_dock, self.patch_dock,
+                 self.results_dock)
+        menus = build_menus(self, self.actions_by_name, [dock.toggleViewAction() for dock in docks])
+        self.recent_menu, self.export_menu, self.preset_menu = menus["recent"], menus["export"], menus["presets"]
+        self._refresh_recent()
+        self.toolbar = build_toolbar(self, self.actions_by_name, self.preset_menu, self.kind_selector,
+                                     self.clahe_panel)
+        self.readouts = StatusReadouts(self.statusBar(), [self.progress], [self.staging_ui.models_label],
+                                       self._show_messages)
+        self.cursor_label, self.save_label = self.readouts.cursor_label, self.readouts.save_label
+        self.loaded_label, self.warnings_button = self.readouts.loaded_label, self.readouts.warnings_button
         self._connect()
         self.setAcceptDrops(True)
         self._restore()
@@ -130,129 +145,6 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(area, dock)
         return dock
-
-    def _build_menus(self) -> None:
-        a = self.actions_by_name
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([a["open_folder"], a["open_file"], a["open_demo"]])
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        file_menu.addSeparator()
-        self.export_menu = file_menu.addMenu("&Export Annotations")
-        self.export_menu.setObjectName("exportMenu")
-        self.export_menu.addActions([a["export_sr"], a["export_csv"], a["export_coco"]])
-        file_menu.addActions([a["import_sr"], a["save_annotations"]])
-        file_menu.addSeparator()
-        file_menu.addActions([a["export_report"], a["export_dataset"]])
-        file_menu.addSeparator()
-        file_menu.addAction(a["cancel"])
-        file_menu.addSeparator()
-        file_menu.addAction(a["quit"])
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([a["undo"], a["redo"]])
-        edit_menu.addSeparator()
-        edit_menu.addActions([a["kind_tumour"], a["kind_node"]])
-        edit_menu.addSeparator()
-        edit_menu.addActions([a["relabel_tumour"], a["relabel_node"], a["delete_roi"]])
-        view_menu = bar.addMenu("&View")
-        view_menu.addActions([a["one_up"], a["two_up"], a["next_viewport"]])
-        view_menu.addSeparator()
-        view_menu.addActions([a["sync_slices"], a["link_views"]])
-        view_menu.addSeparator()
-        view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"]])
-        view_menu.addSeparator()
-        view_menu.addActions([self.browser_dock.toggleViewAction(), self.messages_dock.toggleViewAction(),
-                              self.label_dock.toggleViewAction(), self.roi_dock.toggleViewAction(),
-                              self.patch_dock.toggleViewAction(), self.results_dock.toggleViewAction()])
-        image_menu = bar.addMenu("&Image")
-        self.preset_menu = image_menu.addMenu("Window &Presets")
-        self.preset_menu.addActions([a["preset_header"], a["preset_auto"], a["preset_mr_t1c"], a["preset_mr_t2"]])
-        image_menu.addAction(a["reset_window"])
-        image_menu.addSeparator()
-        image_menu.addAction(a["clahe"])
-        tools_menu = bar.addMenu("&Tools")
-        tools_menu.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"], a["tool_roi"]])
-        staging_menu = bar.addMenu("&Staging")
-        staging_menu.setObjectName("stagingMenu")
-        staging_menu.addActions([a["stage"], a["stage_selected"]])
-        staging_menu.addSeparator()
-        staging_menu.addAction(a["show_cam"])
-        staging_menu.addSeparator()
-        staging_menu.addAction(a["export_report"])
-        models_menu = bar.addMenu("&Models")
-        models_menu.setObjectName("modelsMenu")
-        models_menu.addActions([a["open_bundle"], a["use_demo_models"]])
-        help_menu = bar.addMenu("&Help")
-        help_menu.addActions([a["shortcuts"], a["first_use_hints"], a["about"]])
-        for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi")):
-            group = QActionGroup(self)
-            group.setExclusive(True)
-            for name in group_names:
-                group.addAction(a[name])
-        self._refresh_recent()
-
-    def _build_toolbar(self) -> None:
-        a = self.actions_by_name
-        toolbar = QToolBar("Tools", self)
-        toolbar.setObjectName("mainToolBar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        toolbar.addAction(a["open_folder"])
-        toolbar.addSeparator()
-        toolbar.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"], a["fit"]])
-        toolbar.addSeparator()
-        toolbar.addAction(a["tool_roi"])
-        toolbar.addWidget(self.kind_selector)
-        toolbar.addActions([a["delete_roi"], a["undo"], a["redo"]])
-        toolbar.addSeparator()
-        presets = QToolButton(toolbar)
-        presets.setObjectName("presetButton")
-        presets.setText("Window")
-        presets.setToolTip("Window/level presets (1-4), reset (R)")
-        presets.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        presets.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        presets.setMenu(self.preset_menu)
-        toolbar.addWidget(presets)
-        toolbar.addAction(a["reset_window"])
-        toolbar.addSeparator()
-        toolbar.addActions([a["one_up"], a["two_up"], a["sync_slices"], a["link_views"]])
-        toolbar.addSeparator()
-        toolbar.addWidget(self.clahe_panel)
-        toolbar.addSeparator()
-        toolbar.addActions([a["stage"], a["show_cam"], a["export_report"]])
-        spacer = QWidget(toolbar)
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        toolbar.addWidget(spacer)
-        toolbar.addAction(a["shortcuts"])
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        self.toolbar = toolbar
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.cursor_label = QLabel(self)
-        self.loaded_label = QLabel("Nothing loaded", self)
-        self.memory_label = QLabel(self)
-        self.save_label = QLabel(self)
-        self.save_label.setObjectName("annotationSaveLabel")
-        self.warnings_button = QToolButton(self)
-        self.warnings_button.setObjectName("warningsButton")
-        self.warnings_button.setAutoRaise(True)
-        self.warnings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.warnings_button.setIconSize(QSize(14, 14))
-        self.warnings_button.setVisible(False)
-        self.warnings_button.clicked.connect(self._show_messages)
-        bar.addPermanentWidget(self.progress)
-        bar.addPermanentWidget(self.cursor_label)
-        bar.addPermanentWidget(self.warnings_button)
-        bar.addPermanentWidget(self.save_label)
-        bar.addPermanentWidget(self.staging_ui.models_label)
-        bar.addPermanentWidget(self.loaded_label)
-        bar.addPermanentWidget(self.memory_label)
-        self._process = psutil.Process()
-        self._memory_timer = QTimer(self)
-        self._memory_timer.timeout.connect(self._update_memory)
-        self._memory_timer.start(MEMORY_REFRESH_MS)
-        self._update_memory()
 
     def _connect(self) -> None:
         a, s = self.actions_by_name, self.session
@@ -270,29 +162,8 @@ class MainWindow(QMainWindow):
         a["tool_zoom"].triggered.connect(lambda: s.set_tool(Tool.ZOOM))
         a["tool_window"].triggered.connect(lambda: s.set_tool(Tool.WINDOW))
         a["tool_roi"].triggered.connect(lambda: s.set_tool(Tool.ROI))
-        an = s.annotations
-        announce = s.status_message.emit
-        for name, kind in (("tumour", RoiKind.TUMOUR), ("node", RoiKind.LYMPH_NODE)):
-            a[f"kind_{name}"].triggered.connect(lambda _=False, k=kind: choose_drawing_kind(an, k, announce))
-            a[f"relabel_{name}"].triggered.connect(
-                lambda _=False, k=kind: change_roi_kind(an, an.selected_id, k, announce))
         self.roi_list.roi_chosen.connect(lambda *_: self.grid.active_viewport().canvas.setFocus(
             Qt.FocusReason.OtherFocusReason))
-        a["delete_roi"].triggered.connect(lambda: an.delete_roi())
-        a["undo"].triggered.connect(an.undo)
-        a["redo"].triggered.connect(an.redo)
-        a["save_annotations"].triggered.connect(self.save_annotations_now)
-        for fmt in ExportFormat:
-            a[f"export_{fmt.value}"].triggered.connect(lambda _=False, f=fmt: self.choose_export(f))
-        a["import_sr"].triggered.connect(self.choose_import)
-        an.undo_stack.canUndoChanged.connect(self._sync_history)
-        an.undo_stack.canRedoChanged.connect(self._sync_history)
-        an.undo_stack.indexChanged.connect(self._sync_history)
-        an.selection_changed.connect(self._sync_history)
-        an.current_study_changed.connect(self._sync_history)
-        an.rois_changed.connect(self._sync_history)
-        s.study_indexed.connect(self._sync_history)
-        an.save_state_changed.connect(self._on_save_state)
         a["fit"].triggered.connect(lambda: s.request_fit(s.active))
         a["zoom_in"].triggered.connect(lambda: s.request_zoom(1.25))
         a["zoom_out"].triggered.connect(lambda: s.request_zoom(0.8))
@@ -319,7 +190,6 @@ class MainWindow(QMainWindow):
         s.clahe_changed.connect(self._sync_actions)
         self.grid.image_shown.connect(self._on_image_shown)
         self._sync_actions()
-        self._sync_history()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -403,39 +273,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(" · ".join(p for p in parts if p) + f" — {APP_TITLE}")
 
     def _update_loaded(self, *_: object) -> None:
-        parts, tips = [], []
-        for vp, state in enumerate(self.session.viewports):
-            volume = state.volume
-            if volume is not None:
-                slices, rows, cols = volume.shape
-                name = volume.meta.series_description or volume.meta.modality
-                tips.append(f"{VIEWPORT_NAMES[vp]}: {name}, {cols} × {rows} × {slices}, "
-                            f"{volume.voxels.nbytes / 2**20:.0f} MB")
-                short = name if len(name) <= 22 else name[:21] + "…"
-                parts.append(f"{VIEWPORT_NAMES[vp]}: {short} {cols}×{rows}×{slices}")
-        self.loaded_label.setText("   ".join(parts) if parts else "Nothing loaded")
-        self.loaded_label.setToolTip("\n".join(tips))
-
-    def _update_memory(self) -> None:
-        try:
-            rss = self._process.memory_info().rss
-        except psutil.Error:
-            return
-        self.memory_label.setText(f"Memory {rss / 2**20:,.0f} MB")
+        self.readouts.show_loaded(self.session.viewports)
 
     def _on_messages(self, messages: list[IngestMessage]) -> None:
-        warnings = sum(1 for m in messages if m.severity == "warning")
-        infos = len(messages) - warnings
-        style = self.style()
-        if warnings:
-            self.warnings_button.setText(f"{warnings} warning{'s' if warnings > 1 else ''}")
-            self.warnings_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
-        elif infos:
-            self.warnings_button.setText(f"{infos} note{'s' if infos > 1 else ''}")
-            self.warnings_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation))
-        self.warnings_button.setToolTip("Show the ingestion messages")
-        self.warnings_button.setVisible(bool(messages))
-        if warnings:
+        if self.readouts.show_messages(messages):
             self.messages_dock.show()
 
     def _show_messages(self) -> None:
@@ -443,13 +284,8 @@ class MainWindow(QMainWindow):
         self.messages_dock.raise_()
 
     def _on_cursor(self, info: Optional[CursorInfo]) -> None:
-        if info is None:
-            self.cursor_label.setText("")
-            return
-        x, y, z = info.patient_mm
-        volume = self.session.viewports[info.viewport].volume
-        value = format_value(info.value, volume is not None and volume.voxels.dtype.kind in "iu")
-        self.cursor_label.setText(f"({x:.1f}, {y:.1f}, {z:.1f}) mm   value {value}")
+        volume = self.session.viewports[info.viewport].volume if info is not None else None
+        self.readouts.show_cursor(info, volume is not None and volume.voxels.dtype.kind in "iu")
 
     def _sync_actions(self, *_: object) -> None:
         a, s = self.actions_by_name, self.session
@@ -462,63 +298,16 @@ class MainWindow(QMainWindow):
             a[name].setChecked(on)
             a[name].blockSignals(False)
 
-    def _sync_history(self, *_: object) -> None:
-        a, an = self.actions_by_name, self.session.annotations
-        stack = an.undo_stack
-        for name, can, text in (("undo", stack.canUndo(), stack.undoText()), ("redo", stack.canRedo(), stack.redoText())):
-            a[name].setEnabled(can)
-            label = name.capitalize() + (f" {text}" if can and text else "")
-            a[name].setText(label)
-            a[name].setToolTip(label + f"  ({a[name].shortcut().toString()})")
-        a["delete_roi"].setEnabled(an.selected_id is not None)
-        has_rois = an.current is not None and len(an.current) > 0
-        for fmt in ExportFormat:
-            a[f"export_{fmt.value}"].setEnabled(has_rois)
-        a["import_sr"].setEnabled(self.session.index is not None)
-
     def _on_save_state(self, ok: bool, text: str) -> None:
-        self.save_label.setText("" if ok else "⚠ " + text)
-        self.save_label.setToolTip(str(self.session.annotations.store.directory))
-        self.save_label.setStyleSheet("" if ok else "color: #ff8a65; font-weight: bold;")
-        self.statusBar().showMessage(text, 10000)
+        self.readouts.show_save_state(ok, text, str(self.session.annotations.store.directory))
 
     def save_annotations_now(self) -> None:
-        """Retry saving every annotation change that could not be written; where another program
-        changed the file, ask which version stays."""
-        annotations = self.session.annotations
-        self.label_panel.commit_pending()
-        annotations.flush()
-        for study_uid, conflict in annotations.conflicts().items():
-            keep_mine = ask_which_version(self, conflict)
-            if keep_mine is not None:
-                self.statusBar().showMessage(annotations.resolve_conflict(study_uid, keep_mine=keep_mine), 15000)
-        if not annotations.has_unsaved:
-            self.statusBar().showMessage("All annotations are saved", 5000)
+        """Retry saving every annotation change that could not be written (File > Save Annotations Now)."""
+        self.annotation_ui.save_now()
 
-    # -- export / import ---------------------------------------------------------------------
-
-    def choose_export(self, fmt: ExportFormat) -> None:
-        """Ask where (and, for CSV and COCO, under which pseudonym) to export the study's ROIs."""
-        start = str(Path(self.settings.last_folder) / f"annotations{EXPORT_SUFFIXES[fmt]}")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export ROIs as {EXPORT_LABELS[fmt]}", start,
-                                              EXPORT_FILTERS[fmt])
-        if not path:
-            return
-        patient = "patient1"
-        if fmt is not ExportFormat.SR:
-            patient, ok = QInputDialog.getText(
-                self, "Pseudonymous patient ID",
-                "Patient ID written into the export (letters, digits, - and _; not the real ID):", text=patient)
-            if not ok:
-                return
-        self.session.export_annotations(fmt, path, patient=patient.strip())
-
-    def choose_import(self) -> None:
-        """Ask for a DICOM SR file and add its ROIs."""
-        path, _ = QFileDialog.getOpenFileName(self, "Import ROIs from DICOM SR", self.settings.last_folder,
-                                              "DICOM SR (*.dcm);;All files (*)")
-        if path:
-            self.session.import_sr(path)
+    def _show_results(self) -> None:
+        self.results_dock.show()
+        self.results_dock.raise_()
 
     def _on_image_shown(self) -> None:
         if not self._image_seen:
@@ -600,27 +389,11 @@ class MainWindow(QMainWindow):
         st.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        self.label_panel.commit_pending()
-        annotations = self.session.annotations
-        if not annotations.flush():
-            conflicts = annotations.conflicts()
-            kept = "".join(f"\n{c.path.name} was changed by another program; your version is in "
-                           f"{c.conflict_path or 'memory only'}." for c in conflicts.values())
-            answer = QMessageBox.warning(
-                self, "Annotations not saved",
-                "Some annotation changes could not be saved to their study file.\n"
-                f"{kept}\n\nWhat is only in memory is lost if you close now. Check the folder "
-                f"{annotations.store.directory} and choose Retry, or close anyway.",
-                QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close
-                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Retry)
-            if answer != QMessageBox.StandardButton.Close:
-                event.ignore()
-                if answer == QMessageBox.StandardButton.Retry:
-                    self.save_annotations_now()
-                return
+        if not self.annotation_ui.may_close():
+            event.ignore()
+            return
         self.save_settings()
-        self._memory_timer.stop()
+        self.readouts.stop()
         self.load_models = False
         self.session.shutdown()
         super().closeEvent(event)
-

@@ -26,7 +26,7 @@ def _near(rgb: np.ndarray, colour: tuple[int, int, int], tolerance: int = 12) ->
 
 
 def test_the_workstation_reads_its_roi_colours_from_the_core() -> None:
-    from npc_desktop.gui.roi_style import KIND_COLOURS
+    from npc_desktop.gui.annotation.roi_style import KIND_COLOURS
 
     assert KIND_COLOURS is ROI_COLOURS
     assert roi_colour_rgb(RoiKind.TUMOUR) == roi_colour_rgb("tumour") == ORANGE_RED

@@ -40,7 +40,7 @@ def left_drag(qtbot, viewport, start: QPoint, end: QPoint) -> None:
 
 def handle_point(viewport, roi_id: str, where: tuple[float, float]) -> QPoint:
     """Canvas position of a ROI item's handle; ``where`` is its place on the box, e.g. (1, 1)."""
-    item = viewport.rois.items[roi_id]
+    item = viewport.layers["rois"].items[roi_id]
     for position, scene in item.handle_positions_scene():
         if position == where:
             point = viewport.canvas.mapFromScene(scene)

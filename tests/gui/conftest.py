@@ -48,7 +48,7 @@ def annotation_dir(tmp_path: Path) -> Path:
 
 def _no_models():
     """Engine factories that refuse: a test that did not ask for models never builds the real ones."""
-    from npc_desktop.gui.staging_controller import EngineFactories
+    from npc_desktop.gui.staging.engine_factories import EngineFactories
 
     def refuse(*_args):
         def build(progress, cancel):
@@ -62,8 +62,8 @@ def _no_models():
 @pytest.fixture(scope="session")
 def tiny_factories(tiny_demo_engine):
     """Engine factories for GUI staging tests: the session's tiny demo engine, and bundles as the app loads them."""
-    from npc_desktop.gui.inference_worker import bundle_engine_factory
-    from npc_desktop.gui.staging_controller import EngineFactories
+    from npc_desktop.gui.staging.inference_worker import bundle_engine_factory
+    from npc_desktop.gui.staging.engine_factories import EngineFactories
 
     return EngineFactories(demo=lambda: (lambda progress, cancel: tiny_demo_engine),
                            bundle=lambda path: bundle_engine_factory(path, batch_size=1))

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from npc_desktop.core.progress import check_cancelled
-from npc_desktop.gui.staging_state import ModelPhase
+from npc_desktop.gui.staging.staging_state import ModelPhase
 
 from .annotating import widget_point
 
@@ -30,7 +30,7 @@ def wait_models(qtbot: Any, window: Any) -> None:
 
 def add_demo_rois(window: Any, demo: Any) -> list[Any]:
     """Give the open demo study the app's example ROIs (tumour and nodes on T1C, tumour on T2)."""
-    from npc_desktop.gui.demo_annotations import example_rois
+    from npc_desktop.core.demo.example_rois import example_rois
 
     rois = example_rois(demo)
     window.session.annotations.import_rois(rois, "demo examples")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.interop.sr import read_sr_rois
-from npc_desktop.gui import main_window as main_window_module
-from npc_desktop.gui.demo_annotations import example_rois
+from npc_desktop.core.demo.example_rois import example_rois
 from npc_desktop.gui.state import Tool
 
 pytestmark = pytest.mark.gui
@@ -43,10 +43,10 @@ def test_screenshot_with_rois_and_panels(qtbot, annotated_demo, demo_study, arti
     window.session.show_roi(tumour.id)
     qtbot.keyClick(left.canvas, Qt.Key.Key_D)
     assert window.session.tool is Tool.ROI
-    assert list(left.rois.items) == [tumour.id]
+    assert list(left.layers["rois"].items) == [tumour.id]
     t2_tumour = next(r for r in rois if r.series_instance_uid == demo_study.series_uids["T2"])
-    assert list(right.rois.items) == [t2_tumour.id]  # the synchronised T2 slice shows its own ROI
-    assert left.rois.items[tumour.id].selected and not right.rois.items[t2_tumour.id].selected
+    assert list(right.layers["rois"].items) == [t2_tumour.id]  # the synchronised T2 slice shows its own ROI
+    assert left.layers["rois"].items[tumour.id].selected and not right.layers["rois"].items[t2_tumour.id].selected
     texts = window.roi_list.row_texts()
     assert len(texts) == 5 and {t[0] for t in texts} == {"Tumour", "Lymph node"}
     assert window.roi_list.summary.text() == "5 ROIs in this study: 2 tumour, 3 lymph node"
@@ -73,7 +73,7 @@ def test_list_click_loads_the_series_it_needs(qtbot, annotated_demo, demo_study)
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=_row_of(window, t2_roi.id))
     qtbot.waitUntil(lambda: left.state.volume is not None
                     and left.state.volume.meta.series_instance_uid == t2_roi.series_instance_uid, timeout=10000)
-    qtbot.waitUntil(lambda: t2_roi.id in left.rois.items, timeout=5000)
+    qtbot.waitUntil(lambda: t2_roi.id in left.layers["rois"].items, timeout=5000)
     lesion = next(les for les in demo_study.lesions_for("T2") if les.sop_instance_uid == t2_roi.sop_instance_uid)
     assert left.state.slice_index == lesion.slice_index
     assert session.annotations.selected_id == t2_roi.id
@@ -89,9 +89,9 @@ def test_export_and_import_from_the_file_menu(qtbot, annotated_demo, tmp_path, m
     rois = annotations.current.rois
     targets = {"sr": tmp_path / "rois.dcm", "csv": tmp_path / "rois.csv", "coco": tmp_path / "rois.json"}
     chosen: list[Path] = []
-    monkeypatch.setattr(main_window_module.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *args, **kwargs: (str(chosen[-1]), ""))
-    monkeypatch.setattr(main_window_module.QInputDialog, "getText", lambda *args, **kwargs: ("case-07", True))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("case-07", True))
     assert window.export_menu.actions()[0].isEnabled()
     for name, path in targets.items():
         chosen.append(path)
@@ -115,7 +115,7 @@ def test_export_and_import_from_the_file_menu(qtbot, annotated_demo, tmp_path, m
     for roi in rois:
         annotations.delete_roi(roi.id)
     assert len(annotations.current) == 0
-    monkeypatch.setattr(main_window_module.QFileDialog, "getOpenFileName",
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         lambda *args, **kwargs: (str(targets["sr"]), ""))
     window.actions_by_name["import_sr"].trigger()
     qtbot.waitUntil(lambda: len(annotations.current) == 5, timeout=10000)
@@ -132,8 +132,8 @@ def test_export_and_import_from_the_file_menu(qtbot, annotated_demo, tmp_path, m
 def test_export_with_a_bad_pseudonym_says_why(qtbot, annotated_demo, tmp_path, monkeypatch) -> None:
     window = annotated_demo
     target = tmp_path / "rois.csv"
-    monkeypatch.setattr(main_window_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    monkeypatch.setattr(main_window_module.QInputDialog, "getText", lambda *a, **k: ("Doe^John 1.2.3", True))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Doe^John 1.2.3", True))
     window.actions_by_name["export_csv"].trigger()
     qtbot.waitUntil(lambda: window.error_box is not None, timeout=10000)
     assert window.error_box.text() == "Export failed"
@@ -165,7 +165,7 @@ def test_drawing_on_anisotropic_pixels_stores_the_pixels_under_the_mouse(
     width_mm, height_mm = roi.width * 0.5, roi.height * 1.0
     assert main_window.roi_list.row_texts()[0][2] == f"{width_mm:.1f} × {height_mm:.1f} mm"
     # The outline sits on the drawn rectangle: its item spans the same screen box.
-    item = viewport.rois.items[roi.id]
+    item = viewport.layers["rois"].items[roi.id]
     rect = viewport.canvas.mapFromScene(item.mapToScene(item.boundingRect())).boundingRect()
     corner0, corner1 = widget_point(viewport, roi.col0, roi.row0), widget_point(viewport, roi.col1, roi.row1)
     assert abs(rect.left() - corner0.x()) <= 1 and abs(rect.top() - corner0.y()) <= 1

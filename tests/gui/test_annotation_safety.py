@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from npc_desktop.core.annotation.labels import Stage
 from npc_desktop.core.annotation.store import AnnotationStore, study_file_name
-from npc_desktop.gui.demo_annotations import example_rois
-from npc_desktop.gui.widgets.conflict_dialog import KEEP_MINE_TEXT, LOAD_OTHER_TEXT
+from npc_desktop.core.demo.example_rois import example_rois
+from npc_desktop.gui.annotation.conflict_dialog import KEEP_MINE_TEXT, LOAD_OTHER_TEXT
 
 pytestmark = pytest.mark.gui
 

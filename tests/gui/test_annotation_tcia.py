@@ -87,7 +87,7 @@ def test_draw_a_roi_where_the_mouse_went(qtbot, tcia_window, annotation_dir, tci
     assert rows == [["Tumour", "61 / 120", f"{width_mm:.1f} × {height_mm:.1f} mm", "2  t1_mpr_tra_gk_v4"]]
     saved = _saved(annotation_dir, roi.study_instance_uid)
     assert [r["id"] for r in saved["rois"]] == [roi.id] and saved["rois"][0]["row0"] == roi.row0
-    item = viewport.rois.items[roi.id]
+    item = viewport.layers["rois"].items[roi.id]
     assert item.selected and item.editable and all(h["item"].isVisible() for h in item.handles)
     grab(viewport, artifacts_dir / "tcia_roi_drawn.png")
     window.grab().save(str(artifacts_dir / "tcia_roi_window.png"))
@@ -103,7 +103,7 @@ def test_kind_move_resize_undo_redo(qtbot, tcia_window, annotation_dir) -> None:
     qtbot.keyClick(canvas, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)  # the selected ROI becomes a lymph node
     assert _rois(window)[0].kind is RoiKind.LYMPH_NODE
     assert window.kind_selector.currentData() == "tumour"  # the next drawing's kind is not changed
-    assert viewport.rois.items[roi.id].tag_text().startswith("Lymph node")
+    assert viewport.layers["rois"].items[roi.id].tag_text().startswith("Lymph node")
     # Move: drag the ROI's middle.
     start = roi_centre_point(viewport, _rois(window)[0])
     end = start + QPoint(45, 30)
@@ -132,7 +132,7 @@ def test_kind_move_resize_undo_redo(qtbot, tcia_window, annotation_dir) -> None:
     assert _rois(window)[0].box == drawn
     qtbot.keyClick(canvas, *undo)
     assert _rois(window)[0].kind is RoiKind.TUMOUR
-    item = viewport.rois.items[roi.id]
+    item = viewport.layers["rois"].items[roi.id]
     assert item.plane_rect()[2] > 0 and item.kind is RoiKind.TUMOUR  # the item follows the model
     qtbot.keyClick(canvas, *redo)
     qtbot.keyClick(canvas, *redo)
@@ -145,7 +145,7 @@ def test_kind_move_resize_undo_redo(qtbot, tcia_window, annotation_dir) -> None:
     qtbot.keyClick(canvas, *undo)
     qtbot.keyClick(canvas, *undo)
     assert len(_rois(window)) == 0 and not window.actions_by_name["undo"].isEnabled()
-    assert viewport.rois.items == {}
+    assert viewport.layers["rois"].items == {}
 
 
 def test_delete_with_key_and_menu_then_undo(qtbot, tcia_window) -> None:
@@ -159,14 +159,14 @@ def test_delete_with_key_and_menu_then_undo(qtbot, tcia_window) -> None:
     assert window.session.annotations.selected_id == first.id
     qtbot.keyClick(canvas, Qt.Key.Key_Delete)
     assert [r.id for r in _rois(window)] == [second.id]
-    assert first.id not in viewport.rois.items
+    assert first.id not in viewport.layers["rois"].items
     qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert [r.id for r in _rois(window)] == [first.id, second.id]
     assert _rois(window)[0] == first  # the same ROI, geometry and id
     assert window.session.annotations.selected_id == first.id
     # Right-click: the ROI's menu changes its kind or deletes it.
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.RightButton, pos=roi_centre_point(viewport, second))
-    menu = viewport.rois.menu
+    menu = viewport.layers["rois"].menu
     assert menu is not None and menu.isVisible()
     menu.findChild(type(menu.actions()[0]), "deleteRoi").trigger()
     menu.close()
@@ -180,9 +180,9 @@ def test_roi_shows_only_on_its_slice(qtbot, tcia_window) -> None:
     viewport = _viewport(window)
     roi = _draw(qtbot, window, widget_point(viewport, 200, 200), widget_point(viewport, 250, 250))
     qtbot.keyClick(viewport.canvas, Qt.Key.Key_Down)
-    assert viewport.state.slice_index == 61 and viewport.rois.items == {}
+    assert viewport.state.slice_index == 61 and viewport.layers["rois"].items == {}
     qtbot.keyClick(viewport.canvas, Qt.Key.Key_Up)
-    assert list(viewport.rois.items) == [roi.id]
+    assert list(viewport.layers["rois"].items) == [roi.id]
     gray = grab(viewport)
     top_left = widget_point(viewport, roi.col0, roi.row0)
     # The outline is painted in the tumour colour (orange-red is brighter than the blue channel).
@@ -235,7 +235,7 @@ def test_list_click_jumps_to_the_slice(qtbot, tcia_window) -> None:
     rect = tree.visualItemRect(window.roi_list.item_for(roi.id))
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert viewport.state.slice_index == 60 and viewport.slider.value() == 60
-    assert window.session.annotations.selected_id == roi.id and roi.id in viewport.rois.items
+    assert window.session.annotations.selected_id == roi.id and roi.id in viewport.layers["rois"].items
 
 
 def test_patch_preview_uses_the_core_crop(qtbot, tcia_window) -> None:
@@ -275,7 +275,7 @@ def test_reopen_shows_the_rois_again(qtbot, make_window, open_study, tcia_dir, a
     open_study(again, tcia_dir)
     viewport = _viewport(again)
     assert [r.id for r in _rois(again)] == [roi.id] and _rois(again)[0].box == roi.box
-    assert list(viewport.rois.items) == [roi.id]
+    assert list(viewport.layers["rois"].items) == [roi.id]
     assert again.label_panel.stage_buttons[Stage.III].isChecked()
     assert len(again.roi_list.row_texts()) == 1
     again.close()

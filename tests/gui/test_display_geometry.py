@@ -8,7 +8,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from npc_desktop.gui import geometry
+from npc_desktop.gui.viewer import geometry
 
 from .screens import grab, image_box, image_pixels
 

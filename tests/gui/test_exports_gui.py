@@ -35,11 +35,12 @@ def _type(qtbot: Any, edit: Any, text: str) -> None:
     qtbot.keyClicks(edit, text)
 
 
-def _finish_export(qtbot: Any, window: Any) -> str:
-    """Wait for the success message and return its text."""
-    qtbot.waitUntil(lambda: window.staging_ui.info_box is not None or window.error_box is not None, timeout=120000)
+def _finish_export(qtbot: Any, window: Any, commands: Any = None) -> str:
+    """Wait for the success message of ``commands`` (the staging commands by default) and return its text."""
+    commands = commands or window.staging_ui
+    qtbot.waitUntil(lambda: commands.info_box is not None or window.error_box is not None, timeout=120000)
     assert window.error_box is None, window.error_box.informativeText()
-    return window.staging_ui.info_box.informativeText()
+    return commands.info_box.informativeText()
 
 
 def test_report_export_writes_the_pdf_and_its_dicom_copy(
@@ -124,13 +125,13 @@ def test_dataset_export_from_the_menu_writes_the_patches(
     qtbot.mouseClick(iva, Qt.MouseButton.LeftButton)
     assert window.session.annotations.current.label.stage.value == "IVa"
     window.actions_by_name["export_dataset"].trigger()
-    dialog = window.staging_ui.dialog
+    dialog = window.research_ui.dialog
     qtbot.waitExposed(dialog)
     out = tmp_path / "patches"
     _type(qtbot, dialog.out_edit, str(out))
     qtbot.mouseClick(dialog.mapping, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
-    message = _finish_export(qtbot, window)
+    message = _finish_export(qtbot, window, window.research_ui)
     rois = len(window.session.annotations.current.rois)
     assert f"{rois} patches of 1 patient(s)" in message
     with open(out / "manifest.csv", newline="", encoding="utf-8") as handle:

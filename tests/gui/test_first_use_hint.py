@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QToolTip
 
-from npc_desktop.gui.first_use_hint import HINT_LINES, SETTING_KEY
+from npc_desktop.gui.annotation.first_use_hint import HINT_LINES, SETTING_KEY
 
 from .annotating import left_drag, widget_point
 from .interaction import at_user_size, choose_in_menu, open_menu_bar_menu, press

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QThread
 
 from npc_desktop.core.progress import check_cancelled
-from npc_desktop.gui.inference_worker import InferenceService
+from npc_desktop.gui.staging.inference_worker import InferenceService
 
 pytestmark = pytest.mark.gui
 

@@ -53,7 +53,7 @@ def test_truncated_file_leaves_the_open_study_and_its_rois(
     assert viewport.state.loaded is not None and viewport.canvas.has_image
     assert viewport.state.slice_index == slice_before
     assert window.loaded_label.text() == loaded_before != "Nothing loaded"
-    assert session.annotations.current.rois == rois and list(viewport.rois.items) == [rois[0].id]
+    assert session.annotations.current.rois == rois and list(viewport.layers["rois"].items) == [rois[0].id]
     assert len(window.roi_list.row_texts()) == 1
     assert window.windowTitle() == title_before
     title, message = blocker.args

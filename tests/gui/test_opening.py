@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from npc_desktop.gui import loading
+from npc_desktop.gui.viewer import loading
 
 pytestmark = pytest.mark.gui
 

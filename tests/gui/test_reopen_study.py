@@ -61,7 +61,7 @@ def test_reopen_lands_on_the_last_edited_roi(qtbot, make_window, open_study, tci
     viewport = again.grid.viewports[0]
     qtbot.waitUntil(lambda: viewport.state.slice_index == first_slice, timeout=5000)
     assert again.session.annotations.selected_id == first.id
-    assert list(viewport.rois.items) == [first.id] and viewport.rois.items[first.id].selected
+    assert list(viewport.layers["rois"].items) == [first.id] and viewport.layers["rois"].items[first.id].selected
     again.grab().save(str(artifacts_dir / "reopen_on_last_edited_roi.png"))
     again.close()
 

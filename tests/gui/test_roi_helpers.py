@@ -7,9 +7,9 @@ import pytest
 
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.dicom import SeriesMeta, SliceRef, Volume, index_path
-from npc_desktop.gui import geometry
-from npc_desktop.gui.roi_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
-from npc_desktop.gui.roi_table import roi_rows
+from npc_desktop.gui.viewer import geometry
+from npc_desktop.gui.viewer.box_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
+from npc_desktop.gui.annotation.roi_table import roi_rows
 
 pytestmark = pytest.mark.gui
 
@@ -71,7 +71,7 @@ def test_roi_rows_name_series_slice_and_size(demo_study) -> None:
 
 def test_annotation_model_refuses_bad_edits_and_keeps_unsaved_work(qtbot, tmp_path) -> None:
     from npc_desktop.core.annotation.store import AnnotationStore
-    from npc_desktop.gui.annotation_model import AnnotationModel
+    from npc_desktop.gui.annotation.annotation_model import AnnotationModel
 
     blocker = tmp_path / "a-file"
     blocker.write_text("where the annotation folder's parent should be")

@@ -66,7 +66,7 @@ def test_t_and_n_choose_the_next_drawing_only_in_two_up(qtbot, demo_window, arti
     assert [r.kind for r in _rois(window)] == [RoiKind.TUMOUR, RoiKind.TUMOUR]
     assert _status(window) == "ROI: lymph node → tumour (Ctrl+Z undoes)"
     assert window.roi_list.summary.text() == "2 ROIs in this study: 2 tumour"
-    assert left.rois.items[node.id].tag_text() == "Tumour"
+    assert left.layers["rois"].items[node.id].tag_text() == "Tumour"
     window.grab().save(str(artifacts_dir / "kind_relabel_two_up.png"))
     press(qtbot, Qt.Key.Key_Z, CTRL)
     assert [r.kind for r in _rois(window)] == [RoiKind.TUMOUR, RoiKind.LYMPH_NODE]
@@ -86,7 +86,7 @@ def test_roi_menus_change_the_kind_with_an_announcement(qtbot, demo_window) -> N
     tumour = _draw(qtbot, window, left, (60, 60))
     # The ROI's own menu on the image.
     qtbot.mouseClick(left.canvas.viewport(), Qt.MouseButton.RightButton, pos=roi_centre_point(left, tumour))
-    choose_in_menu(qtbot, left.rois.menu, "Lymph node")
+    choose_in_menu(qtbot, left.layers["rois"].menu, "Lymph node")
     assert _rois(window)[0].kind is RoiKind.LYMPH_NODE
     assert _status(window) == "ROI: tumour → lymph node (Ctrl+Z undoes)"
     assert annotations.kind is RoiKind.TUMOUR  # the next drawing is still a tumour

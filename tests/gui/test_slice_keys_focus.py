@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from npc_desktop.core.annotation.rois import RoiKind
-from npc_desktop.gui.demo_annotations import example_rois
+from npc_desktop.core.demo.example_rois import example_rois
 
 from .annotating import left_drag, widget_point
 from .interaction import at_user_size, press, row_point

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
-from npc_desktop.gui.staging_view import percent
+from npc_desktop.gui.staging.staging_view import percent
 
 from .staging_helpers import add_demo_rois, box_region, chroma, click_action, rgb_grab, stage_and_wait, wait_models
 
@@ -28,7 +28,7 @@ def staging_window(make_window, open_study, demo_study, tiny_factories, qtbot):
 
 
 def _shown_patch(window: Any, vp: int = 0) -> Any:
-    patches = window.grid.viewports[vp].cams.shown_patches()
+    patches = window.grid.viewports[vp].layers["cams"].shown_patches()
     assert patches, "no staged patch on the shown slice"
     return patches[0]
 
@@ -79,7 +79,7 @@ def test_staging_the_demo_shows_probabilities_agreement_and_the_untrained_mark(
     outside[:80] = False  # the banner
     assert (np.abs(with_cam - before)[outside].max(axis=-1) > 25).mean() < 0.01, "colour outside the patches"
     click_action(qtbot, window, "show_cam")
-    assert not window.session.staging.cam.visible and not viewport.cams.items
+    assert not window.session.staging.cam.visible and not viewport.layers["cams"].items
     without_cam = rgb_grab(viewport).astype(int)
     assert np.abs(without_cam - before)[region].max() <= 2, "the overlay did not go away"
     assert viewport.canvas.banner == ""
@@ -90,25 +90,25 @@ def test_member_selector_and_opacity_change_the_overlay(qtbot: Any, staging_wind
     stage_and_wait(qtbot, window)
     viewport = window.grid.viewports[0]
     patch = _shown_patch(window)
-    item = viewport.cams.items[0]
+    item = viewport.layers["cams"].items[0]
     np.testing.assert_allclose(item.image, patch.cam_mean)
     region = box_region(viewport, patch.box)
     mean_pixels = rgb_grab(viewport)[region].astype(int)
     combo = window.results.cam.member
     combo.setCurrentIndex(combo.findText("VGG16"))
     assert window.session.staging.cam.member == "vgg16"
-    np.testing.assert_allclose(viewport.cams.items[0].image, patch.cams["vgg16"])
-    assert "VGG16" in viewport.cams.captions[0].textItem.toPlainText()
+    np.testing.assert_allclose(viewport.layers["cams"].items[0].image, patch.cams["vgg16"])
+    assert "VGG16" in viewport.layers["cams"].captions[0].textItem.toPlainText()
     member_pixels = rgb_grab(viewport)[region].astype(int)
     assert np.abs(member_pixels - mean_pixels).mean() > 3
     slider = window.results.cam.opacity
     slider.setFocus()
     qtbot.keyClick(slider, Qt.Key.Key_End)
     assert window.session.staging.cam.opacity == 1.0
-    assert viewport.cams.items[0].opacity() == 1.0
+    assert viewport.layers["cams"].items[0].opacity() == 1.0
     opaque = rgb_grab(viewport)[region].astype(int)
     qtbot.keyClick(slider, Qt.Key.Key_Home)
-    assert viewport.cams.items[0].opacity() == 0.0
+    assert viewport.layers["cams"].items[0].opacity() == 0.0
     transparent = rgb_grab(viewport)[region].astype(int)
     click_action(qtbot, window, "show_cam")
     hidden = rgb_grab(viewport)[region].astype(int)
@@ -139,18 +139,18 @@ def test_results_go_stale_when_the_rois_change_and_fresh_again_on_undo(qtbot: An
     window = staging_window
     staged = stage_and_wait(qtbot, window)
     viewport = window.grid.viewports[0]
-    assert viewport.cams.items
+    assert viewport.layers["cams"].items
     annotations = window.session.annotations
     annotations.select(staged.result.patches[0].roi_id)
     window.grid.viewports[0].canvas.setFocus()
     qtbot.keyClick(window.grid.viewports[0].canvas, Qt.Key.Key_Delete)
     assert window.session.staging.stale
     assert window.results.stale_note.isVisible() and not window.results.patches.isEnabled()
-    assert not viewport.cams.items, "a stale heatmap must not be shown"
+    assert not viewport.layers["cams"].items, "a stale heatmap must not be shown"
     qtbot.keyClick(window.grid.viewports[0].canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not window.session.staging.stale
     assert not window.results.stale_note.isVisible() and window.results.patches.isEnabled()
-    assert viewport.cams.items
+    assert viewport.layers["cams"].items
 
 
 def test_nothing_to_stage_is_a_clear_message(qtbot: Any, staging_window: Any) -> None:

@@ -130,8 +130,8 @@ def test_heatmap_has_a_colour_bar_naming_its_source(qtbot: Any, staged_window: A
     window = staged_window
     viewport = window.grid.viewports[0]
     window.session.show_roi(window.session.staging.staged.result.patches[0].roi_id)
-    qtbot.waitUntil(lambda: bool(viewport.cams.items))
-    bar = viewport.cams.colour_bar
+    qtbot.waitUntil(lambda: bool(viewport.layers["cams"].items))
+    bar = viewport.layers["cams"].colour_bar
     assert bar.isVisible() and bar.source == "ensemble mean"
     canvas = viewport.canvas
     assert canvas.rect().contains(bar.geometry()), "the colour bar must lie inside the viewport"
@@ -154,6 +154,6 @@ def test_heatmap_has_a_colour_bar_naming_its_source(qtbot: Any, staged_window: A
     bar.grab().save(str(artifacts_dir / "cam_colour_bar_vgg16.png"))
     # The Grad-CAM toolbar button hides the heatmap, and the scale with it.
     click_action(qtbot, window, "show_cam")
-    assert not viewport.cams.items and not bar.isVisible()
+    assert not viewport.layers["cams"].items and not bar.isVisible()
     click_action(qtbot, window, "show_cam")
     assert bar.isVisible()

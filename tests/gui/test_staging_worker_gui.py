@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
-from npc_desktop.gui.staging_controller import EngineFactories
-from npc_desktop.gui.staging_state import ModelPhase
+from npc_desktop.gui.staging.engine_factories import EngineFactories
+from npc_desktop.gui.staging.staging_state import ModelPhase
 
 from .staging_helpers import SlowEngine, add_demo_rois, click_action, stage_and_wait, wait_models
 

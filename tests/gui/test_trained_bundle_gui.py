@@ -17,8 +17,8 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
-from npc_desktop.gui.staging_state import ModelPhase
-from npc_desktop.gui.staging_view import percent
+from npc_desktop.gui.staging.staging_state import ModelPhase
+from npc_desktop.gui.staging.staging_view import percent
 
 from .staging_helpers import MODEL_TIMEOUT_MS, add_demo_rois, stage_and_wait
 
@@ -94,8 +94,8 @@ def _members_on_the_staged_patches(bundle_dir: Path, staged: Any) -> dict[str, n
 def test_a_trained_bundle_opens_from_the_models_menu_and_stages_the_demo(
         qtbot: Any, make_window: Any, open_study: Any, demo_study: Any, trained_bundle: Path, monkeypatch: Any,
         artifacts_dir: Path) -> None:
-    from npc_desktop.gui.inference_worker import bundle_engine_factory
-    from npc_desktop.gui.staging_controller import EngineFactories
+    from npc_desktop.gui.staging.inference_worker import bundle_engine_factory
+    from npc_desktop.gui.staging.engine_factories import EngineFactories
 
     factories = EngineFactories(demo=_refuse_demo, bundle=lambda path: bundle_engine_factory(path, batch_size=1))
     window = make_window(engine_factories=factories)

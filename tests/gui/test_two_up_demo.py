@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from npc_desktop.gui import geometry
+from npc_desktop.gui.viewer import geometry
 
 from .screens import grab, matching_slice, wheel
 

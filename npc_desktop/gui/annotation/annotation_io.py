@@ -1,0 +1,118 @@
+"""Annotation export and import jobs for the thread pool (they call the core; no Qt).
+
+Formats: DICOM SR TID 1500 (:mod:`npc_desktop.core.interop.tables.tables.sr`), CSV and COCO JSON
+(:mod:`npc_desktop.core.interop.tables.tables.tables`). The jobs receive immutable ROIs, the study index and the
+volumes already loaded; series that are not loaded are read from disk on the worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from enum import Enum
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+from npc_desktop.core.annotation.locate import locate
+from npc_desktop.core.annotation.patches import ContextMargin, PatchError
+from npc_desktop.core.annotation.rois import RectRoi
+from npc_desktop.core.annotation.validation import AnnotationError
+from npc_desktop.core.dicom import DicomIngestError, StudyIndex, Volume, load_series
+from npc_desktop.core.interop.sr import SrError, export_sr, read_sr_rois, source_headers_for
+from npc_desktop.core.interop.tables import InteropError, write_coco, write_csv
+from npc_desktop.core.progress import ProgressCallback, check_cancelled
+from npc_desktop.gui.workers import JobError
+
+
+class ExportFormat(str, Enum):
+    """What File > Export Annotations writes."""
+
+    SR = "sr"
+    CSV = "csv"
+    COCO = "coco"
+
+
+EXPORT_LABELS: dict[ExportFormat, str] = {
+    ExportFormat.SR: "DICOM SR (TID 1500)",
+    ExportFormat.CSV: "CSV table",
+    ExportFormat.COCO: "COCO JSON",
+}
+EXPORT_FILTERS: dict[ExportFormat, str] = {
+    ExportFormat.SR: "DICOM SR (*.dcm)",
+    ExportFormat.CSV: "CSV (*.csv)",
+    ExportFormat.COCO: "COCO JSON (*.json)",
+}
+EXPORT_SUFFIXES: dict[ExportFormat, str] = {ExportFormat.SR: ".dcm", ExportFormat.CSV: ".csv",
+                                            ExportFormat.COCO: ".json"}
+_ERRORS = (SrError, InteropError, PatchError, AnnotationError, DicomIngestError)
+
+
+def _volumes_for(rois: Sequence[RectRoi], index: StudyIndex, loaded: Mapping[str, Volume],
+                 progress: ProgressCallback, cancel: threading.Event) -> list[Volume]:
+    needed = list(dict.fromkeys(r.series_instance_uid for r in rois))
+    volumes = []
+    for done, uid in enumerate(needed):
+        check_cancelled(cancel)
+        volume = loaded.get(uid)
+        if volume is None:
+            roi = next(r for r in rois if r.series_instance_uid == uid)
+            found = locate(index, roi)
+            if found is None:
+                raise JobError(f"ROI {roi.id} is on image {roi.sop_instance_uid}, which is not in the open folder")
+            volume = load_series(found[0], cancel=cancel)
+        volumes.append(volume)
+        progress(done + 1, len(needed) + 1)
+    return volumes
+
+
+def export_job(fmt: ExportFormat, rois: Sequence[RectRoi], index: StudyIndex, loaded: Mapping[str, Volume],
+               path: Path, *, patient: str, margin: ContextMargin,
+               progress: ProgressCallback, cancel: threading.Event) -> str:
+    """Write ``rois`` to ``path`` in ``fmt``; returns a one-line message for the status bar.
+
+    Raises
+    ------
+    JobError
+        With the core's message naming the file, ROI or setting.
+    """
+    if not rois:
+        raise JobError("there are no ROIs to export")
+    path = Path(path)
+    try:
+        if fmt is ExportFormat.SR:
+            progress(0, 2)
+            headers = source_headers_for(index, rois)
+            check_cancelled(cancel)
+            export_sr(list(rois), headers, path)
+        else:
+            volumes = _volumes_for(rois, index, loaded, progress, cancel)
+            check_cancelled(cancel)
+            if fmt is ExportFormat.CSV:
+                write_csv(list(rois), volumes, path, patient=patient, margin=margin)
+            else:
+                write_coco(list(rois), volumes, path, patient=patient)
+    except _ERRORS as exc:
+        raise JobError(str(exc)) from exc
+    progress(1, 1)
+    return f"{len(rois)} ROI(s) exported as {EXPORT_LABELS[fmt]} to {path}"
+
+
+def import_sr_job(path: Path, progress: ProgressCallback, cancel: threading.Event) -> list[RectRoi]:
+    """Read the ROIs of a TID 1500 SR file.
+
+    Raises
+    ------
+    JobError
+        If the file is not a readable measurement report.
+    """
+    try:
+        rois = read_sr_rois(Path(path))
+    except (SrError, AnnotationError, OSError) as exc:
+        raise JobError(str(exc)) from exc
+    if not rois:
+        raise JobError(f"{path} holds no tumour or lymph-node ROIs")
+    return rois
+
+
+def default_patient_pseudonym(existing: Optional[str] = None) -> str:
+    """The pseudonym suggested for CSV and COCO exports."""
+    return existing or "patient1"

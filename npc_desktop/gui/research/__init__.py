@@ -1,0 +1,1 @@
+"""Research in the workstation: exporting the open study's ROIs as a de-identified patch dataset."""

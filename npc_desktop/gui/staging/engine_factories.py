@@ -1,0 +1,52 @@
+"""How the staging controller makes its engines: the untrained demo members, or a bundle folder
+(checked by its manifest before the worker loads it). Tests inject tiny models here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from npc_desktop.gui.staging.inference_worker import (
+    EngineFactory,
+    bundle_engine_factory,
+    demo_engine_factory,
+)
+
+BATCH_SIZE = 1
+
+
+def _default_demo() -> EngineFactory:
+    return demo_engine_factory(batch_size=BATCH_SIZE)
+
+
+def _default_bundle(path: str) -> EngineFactory:
+    return bundle_engine_factory(path, batch_size=BATCH_SIZE)
+
+
+@dataclass(frozen=True)
+class EngineFactories:
+    """How the controller makes engines: the untrained demo, and a bundle folder (tests pass tiny ones)."""
+
+    demo: Callable[[], EngineFactory] = _default_demo
+    bundle: Callable[[str], EngineFactory] = _default_bundle
+
+
+def check_bundle_folder(path: str) -> Optional[str]:
+    """Why ``path`` is not a model bundle (a one-line message naming it), or None.
+
+    Only the manifest is read (fast, on the GUI thread); hashes and models are checked when the
+    worker loads the bundle.
+    """
+    from npc_desktop.core.models.errors import ModelError
+    from npc_desktop.core.models.manifest import read_manifest
+
+    folder = Path(path)
+    if not folder.is_dir():
+        return f"{folder}: no such folder"
+    try:
+        read_manifest(folder)
+    except (ModelError, OSError, ValueError) as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else f"{folder}: not a model bundle"
+    return None

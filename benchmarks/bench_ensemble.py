@@ -95,8 +95,8 @@ def main() -> None:
     device = configure_tensorflow(intra_op_threads=args.intra, inter_op_threads=args.inter)
     import tensorflow as tf
 
-    from npc_desktop.core.models.cam import GradCAM
     from npc_desktop.core.models.bundle import demo_bundle
+    from npc_desktop.core.models.cam import GradCAM
     from npc_desktop.core.models.fused import FusedEnsemble
     from npc_desktop.core.models.inputs import batch_inputs
 

@@ -59,8 +59,9 @@ def smoke_gui(argv: list[str]) -> int:
     if problem is not None:
         print(f"npc-desktop: error: {problem}", file=sys.stderr)
         return 2
-    from npc_desktop.gui.app import STYLE_SHEET, run
     from PySide6.QtWidgets import QApplication
+
+    from npc_desktop.gui.app import STYLE_SHEET, run
 
     status = run(argv[1] if len(argv) == 2 else None, exit_after_ms=SMOKE_DELAY_MS, screenshot=argv[0])
     app = QApplication.instance()

@@ -1,4 +1,5 @@
-from npc_desktop.cli.main import main
 import sys
+
+from npc_desktop.cli.main import main
 
 sys.exit(main())

@@ -125,8 +125,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from npc_desktop.core.demo.study import DEMO_SEED
     from npc_desktop.core.demo.dicom_writer import write_demo_study
+    from npc_desktop.core.demo.study import DEMO_SEED
 
     try:
         study = write_demo_study(Path(args.out_dir), seed=args.seed if args.seed is not None else DEMO_SEED)

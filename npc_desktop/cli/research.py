@@ -73,9 +73,9 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 
 
 def _core_errors() -> tuple[type[BaseException], ...]:
+    from npc_desktop.core.annotation.patches import PatchError
     from npc_desktop.core.models.errors import ModelError
     from npc_desktop.core.models.inputs import InputError
-    from npc_desktop.core.annotation.patches import PatchError
     from npc_desktop.core.research.export_sources import ExportError
     from npc_desktop.core.research.patchset import DatasetError
     from npc_desktop.core.research.pngio import PngError
@@ -114,8 +114,8 @@ def _quiet_tensorflow() -> None:
 def _cmd_export(args: argparse.Namespace) -> int:
     from npc_desktop.core.annotation.patches import ContextMargin
     from npc_desktop.core.annotation.store import AnnotationStore
-    from npc_desktop.core.research.export_sources import ExportOptions, sources_from_paths
     from npc_desktop.core.research.export import export_dataset
+    from npc_desktop.core.research.export_sources import ExportOptions, sources_from_paths
 
     for study in args.studies:
         if not Path(study).exists():

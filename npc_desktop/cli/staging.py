@@ -45,10 +45,10 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
 
 def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
     from npc_desktop.cli.main import UsageError
-    from npc_desktop.core.annotation.validation import AnnotationError
     from npc_desktop.core.annotation.annotation_set import AnnotationSet
     from npc_desktop.core.annotation.store import AnnotationStore
     from npc_desktop.core.annotation.store_results import CorruptAnnotationFile, UnreadableAnnotationFile
+    from npc_desktop.core.annotation.validation import AnnotationError
 
     if args.annotations:
         path = Path(args.annotations)

@@ -15,8 +15,6 @@ import SimpleITK as sitk
 from npc_desktop.cli.main import main
 
 
-
-
 def _entry_point() -> list[str]:
     script = Path(sys.executable).with_name("npc-desktop")
     return [str(script)] if script.exists() else [sys.executable, "-m", "npc_desktop"]

@@ -12,7 +12,7 @@ import pytest
 
 from npc_desktop.cli.main import main
 from npc_desktop.core.annotation.store import AnnotationStore
-from tests.core.conftest_research import plant_phi, write_patch_set
+from tests.core.research.helpers import plant_phi, write_patch_set
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

@@ -62,8 +62,8 @@ def _no_models():
 @pytest.fixture(scope="session")
 def tiny_factories(tiny_demo_engine):
     """Engine factories for GUI staging tests: the session's tiny demo engine, and bundles as the app loads them."""
-    from npc_desktop.gui.staging.inference_worker import bundle_engine_factory
     from npc_desktop.gui.staging.engine_factories import EngineFactories
+    from npc_desktop.gui.staging.inference_worker import bundle_engine_factory
 
     return EngineFactories(demo=lambda: (lambda progress, cancel: tiny_demo_engine),
                            bundle=lambda path: bundle_engine_factory(path, batch_size=1))

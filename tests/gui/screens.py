@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QApplication
 from npc_desktop.core.preprocessing import window_to_uint8
 
 
-
 def to_gray(qimage: QImage) -> np.ndarray:
     """A QImage as a 2-D uint8 array (luminance)."""
     gray = qimage.convertToFormat(QImage.Format.Format_Grayscale8)

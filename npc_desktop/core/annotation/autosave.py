@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from npc_desktop.core.annotation.events import AnnotationEvent
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.events import AnnotationEvent
 from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.annotation.store_results import AnnotationSaveError, CorruptAnnotationFile, SaveResult
 

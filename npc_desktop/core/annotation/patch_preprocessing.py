@@ -14,8 +14,8 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.annotation.patches import ContextMargin, Patch, crop_patch
+from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom.volume import Volume
 from npc_desktop.core.preprocessing import apply_clahe, foreground_window, percentile_window, window_to_uint8
 

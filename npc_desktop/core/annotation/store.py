@@ -33,7 +33,6 @@ from typing import Any, Optional, Union
 
 import platformdirs
 
-from npc_desktop.core.annotation.validation import AnnotationError
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.store_results import (
     AnnotationConflict,
@@ -45,6 +44,7 @@ from npc_desktop.core.annotation.store_results import (
     UnreadableAnnotationFile,
 )
 from npc_desktop.core.annotation.study_lock import StudyLock
+from npc_desktop.core.annotation.validation import AnnotationError
 from npc_desktop.core.fileio import fsync_directory, write_bytes_atomically
 
 __all__ = [

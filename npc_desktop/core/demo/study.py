@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 __all__ = [
     "DEMO_SEED",
     "GENERATOR_VERSION",

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
-from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.dicom.errors import (
     DicomDirectoryFile,
     DicomIngestError,
@@ -19,6 +18,7 @@ from npc_desktop.core.dicom.errors import (
 from npc_desktop.core.dicom.geometry import sort_frames
 from npc_desktop.core.dicom.headers import FrameHeader, InstanceHeader, read_header
 from npc_desktop.core.dicom.sources import FileRef, enumerate_sources
+from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 
 
 @dataclass

@@ -12,12 +12,12 @@ from typing import Optional, Union
 import numpy as np
 import pydicom
 
-from npc_desktop.core.dicom.memory import empty_large
-from npc_desktop.core.progress import CancelToken, OperationCancelled, ProgressCallback, check_cancelled
 from npc_desktop.core.dicom.errors import InconsistentSeriesError, PixelDataError
 from npc_desktop.core.dicom.headers import InstanceHeader, PixelLayout
 from npc_desktop.core.dicom.index import SeriesInfo, StudyIndex, index_path
+from npc_desktop.core.dicom.memory import empty_large
 from npc_desktop.core.dicom.volume import SeriesMeta, SliceRef, Volume
+from npc_desktop.core.progress import CancelToken, OperationCancelled, ProgressCallback, check_cancelled
 
 _READ_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.patches import ContextMargin, PatchError, patch_geometry, pixel_spacing
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.annotation.validation import utc_now
 from npc_desktop.core.dicom.volume import Volume
-from npc_desktop.core.annotation.patches import ContextMargin, PatchError, patch_geometry, pixel_spacing
 
 __all__ = [
     "COCO_CATEGORIES",

@@ -15,8 +15,8 @@ from typing import Any, Optional
 import numpy as np
 
 from npc_desktop.core.models.cam import paste_into_slice
-from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 from npc_desktop.core.models.headline import stage_headline, voting_agreement
+from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 
 __all__ = ["PatchStaging", "PatientStaging", "StagingResult"]
 

@@ -14,9 +14,9 @@ import numpy as np
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.labels import PatientLabel, Stage
+from npc_desktop.core.dicom.geometry import edge_labels
 from npc_desktop.core.dicom.volume import Volume
 from npc_desktop.core.models.results import PatchStaging, StagingResult
-from npc_desktop.core.dicom.geometry import edge_labels
 from npc_desktop.core.reports.content import (
     Institution,
     KeyImage,

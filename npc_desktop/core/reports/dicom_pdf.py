@@ -79,7 +79,7 @@ def encapsulate_pdf(
         When the input is not a PDF or the Study Instance UID is missing.
     """
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
     from npc_desktop import __version__
 

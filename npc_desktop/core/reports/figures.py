@@ -9,8 +9,8 @@ from typing import Mapping, Optional, Sequence
 import cv2
 import numpy as np
 
-from npc_desktop.core.preprocessing import window_to_uint8
 from npc_desktop.core.annotation.colours import ROI_COLOURS, roi_colour_rgb
+from npc_desktop.core.preprocessing import window_to_uint8
 
 KIND_COLOURS_RGB: dict[str, tuple[int, int, int]] = {kind.value: roi_colour_rgb(kind) for kind in ROI_COLOURS}
 """ROI outline colours by RoiKind value: the workstation's colours."""

@@ -14,12 +14,12 @@ from typing import Union
 
 import numpy as np
 
+from npc_desktop.core.annotation.colours import ROI_COLOUR_NAMES
+from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.fileio import write_bytes_atomically
+from npc_desktop.core.models.headline import stage_headline
 from npc_desktop.core.reports.content import DISCLAIMER, UNTRAINED_BANNER, ReportContent
 from npc_desktop.core.reports.figures import agreement_chart_png
-from npc_desktop.core.annotation.rois import RoiKind
-from npc_desktop.core.models.headline import stage_headline
-from npc_desktop.core.annotation.colours import ROI_COLOUR_NAMES
 
 PAGE_SIZES = ("A4", "Letter")
 KEY_SLICE_KINDS = {RoiKind.TUMOUR: "tumour", RoiKind.LYMPH_NODE: "lymph node"}

@@ -26,23 +26,23 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, PreparedPatch, prepare_patches
+from npc_desktop.core.annotation.patches import ContextMargin, PatchError
 from npc_desktop.core.annotation.rois import RectRoi
-from npc_desktop.core.models.cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
 from npc_desktop.core.dicom.volume import Volume
 from npc_desktop.core.models.bundle import ModelBundle
+from npc_desktop.core.models.cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
 from npc_desktop.core.models.inputs import batch_inputs
 from npc_desktop.core.models.manifest import PATIENT_AGGREGATIONS
 from npc_desktop.core.models.results import PatchStaging, PatientStaging, StagingResult
 from npc_desktop.core.models.voting import (
-    agreement,
     aggregate_patient,
+    agreement,
     member_votes,
     normalised_weights,
     soft_vote,
     vote_class,
 )
-from npc_desktop.core.annotation.patches import ContextMargin, PatchError
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, PreparedPatch, prepare_patches
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 
 __all__ = ["StagingItem", "StagingEngine", "StagingInputError"]

@@ -13,8 +13,8 @@ from typing import Callable, Optional
 
 from PySide6.QtGui import QUndoCommand
 
-from npc_desktop.core.annotation.events import AnnotationEvent
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.events import AnnotationEvent
 
 Operation = Callable[[], AnnotationEvent]
 

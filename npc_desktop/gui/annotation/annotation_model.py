@@ -14,13 +14,13 @@ from typing import Iterable, Optional, Union
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from npc_desktop.core.annotation.validation import AnnotationError, utc_now
-from npc_desktop.core.annotation.events import AnnotationEvent, LabelChanged, RoiRemoved
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
-from npc_desktop.core.annotation.rois import RectRoi, RoiKind
+from npc_desktop.core.annotation.events import AnnotationEvent, LabelChanged, RoiRemoved
 from npc_desktop.core.annotation.labels import Stage
 from npc_desktop.core.annotation.patches import ContextMargin
+from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.annotation.store import AnnotationStore
+from npc_desktop.core.annotation.validation import AnnotationError, utc_now
 from npc_desktop.gui.annotation.annotation_commands import AnnotationCommand, Operation
 from npc_desktop.gui.annotation.roi_style import KIND_NAMES
 from npc_desktop.gui.annotation.study_files import READ_ONLY_ADVICE, StudyFiles

@@ -13,9 +13,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from npc_desktop.core.annotation.locate import volume_for
 from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, prepare_patch
 from npc_desktop.core.annotation.patches import ContextMargin, PatchError
-from npc_desktop.core.annotation.locate import volume_for
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom import Volume
 

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from npc_desktop.core.annotation.patches import ContextMargin
+from npc_desktop.gui.annotation.annotation_session import AnnotationSession
 from npc_desktop.gui.annotation.patch_preview import PatchPreview
 from npc_desktop.gui.annotation.roi_style import KIND_COLOURS
-from npc_desktop.gui.annotation.annotation_session import AnnotationSession
 
 IMAGE_SIZE = 150
 """Side of each preview image in logical pixels (the patch is scaled to fit, aspect kept in mm)."""

@@ -9,8 +9,8 @@ from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from npc_desktop.core.annotation.rois import RoiKind
-from npc_desktop.gui.viewer.box_geometry import PlaneRect
 from npc_desktop.gui.annotation.roi_style import KIND_COLOURS, KIND_NAMES
+from npc_desktop.gui.viewer.box_geometry import PlaneRect
 
 # Handle position on the box and the fixed point it scales about: four corners, four edges.
 _HANDLES = (

@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from npc_desktop.core.annotation.rois import RoiKind
-from npc_desktop.gui.annotation.roi_style import KIND_KEYS, KIND_NAMES
 from npc_desktop.gui.annotation.annotation_session import AnnotationSession
 from npc_desktop.gui.annotation.roi_list_panel import kind_icon
+from npc_desktop.gui.annotation.roi_style import KIND_KEYS, KIND_NAMES
 
 
 class RoiKindSelector(QComboBox):

@@ -10,14 +10,14 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsRectItem, QMenu
 
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
-from npc_desktop.gui.viewer import geometry
-from npc_desktop.gui.viewer.box_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
+from npc_desktop.gui.annotation.annotation_session import AnnotationSession
+from npc_desktop.gui.annotation.roi_item import AnnotationRoiItem
 from npc_desktop.gui.annotation.roi_kind_commands import change_roi_kind
 from npc_desktop.gui.annotation.roi_style import KIND_COLOURS, KIND_KEYS, KIND_NAMES
-from npc_desktop.gui.annotation.annotation_session import AnnotationSession
 from npc_desktop.gui.state import Tool
+from npc_desktop.gui.viewer import geometry
+from npc_desktop.gui.viewer.box_geometry import drawn_box, pixel_box_to_plane, plane_to_pixel_box
 from npc_desktop.gui.viewer.image_canvas import ImageCanvas
-from npc_desktop.gui.annotation.roi_item import AnnotationRoiItem
 
 
 class RoiLayer(QObject):

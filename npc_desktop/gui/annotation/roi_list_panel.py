@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from npc_desktop.core.annotation.rois import RoiKind
+from npc_desktop.gui.annotation.annotation_session import AnnotationSession
 from npc_desktop.gui.annotation.roi_kind_commands import change_roi_kind
 from npc_desktop.gui.annotation.roi_style import KIND_COLOURS, KIND_NAMES
 from npc_desktop.gui.annotation.roi_table import roi_rows
-from npc_desktop.gui.annotation.annotation_session import AnnotationSession
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Kind", "Slice", "Size (w × h)", "Series")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.annotation.colours import ROI_COLOURS
+from npc_desktop.core.annotation.rois import RoiKind
 
 KIND_NAMES: dict[RoiKind, str] = {RoiKind.TUMOUR: "Tumour", RoiKind.LYMPH_NODE: "Lymph node"}
 """The name of each kind in menus, lists and ROI labels."""

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from npc_desktop.core.annotation.patches import ContextMargin
-from npc_desktop.gui.research.dataset_export import DatasetRequest
 from npc_desktop.gui.export_form import ExportFormDialog, field_row
+from npc_desktop.gui.research.dataset_export import DatasetRequest
 from npc_desktop.gui.settings import AppSettings
 
 

@@ -12,11 +12,11 @@ from PySide6.QtGui import QColor
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 from npc_desktop.core.models.results import PatchStaging
 from npc_desktop.core.reports.figures import jet_rgb
-from npc_desktop.gui.viewer.box_geometry import pixel_box_to_plane
+from npc_desktop.gui.staging.cam_colour_bar import CamColourBar
 from npc_desktop.gui.staging.staging_session import StagingSession
 from npc_desktop.gui.staging.staging_state import CamSettings
+from npc_desktop.gui.viewer.box_geometry import pixel_box_to_plane
 from npc_desktop.gui.viewer.image_canvas import ImageCanvas
-from npc_desktop.gui.staging.cam_colour_bar import CamColourBar
 
 CAM_Z = 5.0
 """Above the slice (0), below the ROI outlines, so the outline of the staged ROI stays visible."""

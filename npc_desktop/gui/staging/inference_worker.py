@@ -28,8 +28,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from npc_desktop.gui import qt_fixes  # noqa: F401 - PySide6 6.12 signal workaround (installed by the package)
 from npc_desktop.core.progress import OperationCancelled, ProgressCallback
+from npc_desktop.gui import qt_fixes  # noqa: F401 - PySide6 6.12 signal workaround (installed by the package)
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from npc_desktop.gui.staging.report_export import PAGE_SIZES, ReportRequest
 from npc_desktop.gui.export_form import ExportFormDialog, field_row
 from npc_desktop.gui.settings import AppSettings
+from npc_desktop.gui.staging.report_export import PAGE_SIZES, ReportRequest
 
 
 class ReportDialog(ExportFormDialog):

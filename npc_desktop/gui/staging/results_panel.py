@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
 
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 from npc_desktop.gui.staging import staging_view
-from npc_desktop.gui.staging.staging_session import StagingSession
-from npc_desktop.gui.staging.staging_restore import stored_note
-from npc_desktop.gui.staging.staging_state import StagedResult
 from npc_desktop.gui.staging.cam_controls import CamControls
 from npc_desktop.gui.staging.row_fitted_table import RowFittedTable
+from npc_desktop.gui.staging.staging_restore import stored_note
+from npc_desktop.gui.staging.staging_session import StagingSession
+from npc_desktop.gui.staging.staging_state import StagedResult
 
 EMPTY_TEXT = ("No staging result yet.\n\nDraw tumour and lymph-node ROIs, then press Stage (Ctrl+R) to "
               "stage them with the five-model ensemble.")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-
+from npc_desktop.core.models.headline import voting_agreement
 from npc_desktop.core.models.results import StagingResult
 from npc_desktop.core.reports.assemble import display_names
 from npc_desktop.gui.staging.staging_state import StagedResult, device_text
-from npc_desktop.core.models.headline import voting_agreement
 
 KIND_WORDS = {"tumour": "Tumour", "lymph_node": "Node"}
 

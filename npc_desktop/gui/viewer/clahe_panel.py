@@ -6,8 +6,8 @@ from typing import Optional
 
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from npc_desktop.gui.viewer.viewer_session import ViewerSession
 from npc_desktop.gui.state import ClaheSettings
+from npc_desktop.gui.viewer.viewer_session import ViewerSession
 
 
 class ClahePanel(QWidget):

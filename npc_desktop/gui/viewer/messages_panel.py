@@ -6,8 +6,8 @@ from typing import Optional
 
 from PySide6.QtWidgets import QHeaderView, QStyle, QTreeWidget, QTreeWidgetItem, QWidget
 
-from npc_desktop.gui.viewer.viewer_session import ViewerSession
 from npc_desktop.gui.state import IngestMessage
+from npc_desktop.gui.viewer.viewer_session import ViewerSession
 
 
 class MessagesPanel(QTreeWidget):

@@ -10,10 +10,10 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QSlider, QVBoxLayout, QWidget
 
 from npc_desktop.core.preprocessing import apply_clahe, window_to_uint8
-from npc_desktop.gui.viewer import geometry, overlay
-from npc_desktop.gui.viewer.viewer_session import PAGE_STEP, ViewerSession
 from npc_desktop.gui.state import ClaheSettings, CursorInfo, LoadedSeries, Tool, ViewState
+from npc_desktop.gui.viewer import geometry, overlay
 from npc_desktop.gui.viewer.image_canvas import ImageCanvas
+from npc_desktop.gui.viewer.viewer_session import PAGE_STEP, ViewerSession
 
 EMPTY_MESSAGE = "Double-click a series in the study browser to show it here"
 WINDOW_DRAG_PIXELS = 256.0

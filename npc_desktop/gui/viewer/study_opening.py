@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from npc_desktop.core.dicom import SeriesInfo
-from npc_desktop.gui.viewer import loading
 from npc_desktop.gui.state import IngestMessage, LoadedSeries
+from npc_desktop.gui.viewer import loading
 from npc_desktop.gui.workers import JobHandle, JobRunner
 
 

@@ -7,8 +7,8 @@ from typing import Mapping, Optional
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from npc_desktop.gui.viewer.viewer_session import VIEWPORT_COUNT, ViewerSession
 from npc_desktop.gui.viewer.slice_viewport import LayerFactory, SliceViewport
+from npc_desktop.gui.viewer.viewer_session import VIEWPORT_COUNT, ViewerSession
 
 
 class ViewerGrid(QWidget):

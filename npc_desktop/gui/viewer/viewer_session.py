@@ -18,20 +18,20 @@ from typing import Optional
 from PySide6.QtCore import QObject, Signal
 
 from npc_desktop.core.dicom import SeriesInfo, StudyIndex, Volume
-from npc_desktop.gui.viewer import geometry, loading
-from npc_desktop.gui.viewer.study_opening import ReadyStudy, StudyOpener
 from npc_desktop.gui.state import (
+    PRESET_LABELS,
     ClaheSettings,
     CursorInfo,
     IngestMessage,
     LoadedSeries,
     Preset,
-    PRESET_LABELS,
     Tool,
     ViewportState,
     ViewState,
     Window,
 )
+from npc_desktop.gui.viewer import geometry, loading
+from npc_desktop.gui.viewer.study_opening import ReadyStudy, StudyOpener
 from npc_desktop.gui.workers import JobHandle, JobRunner
 
 VIEWPORT_COUNT = 2

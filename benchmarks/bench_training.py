@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 
 def _patches(count: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
-    from tests.core.conftest_research import synthetic_patch
+    from tests.core.research.helpers import synthetic_patch
 
     rng = np.random.default_rng(seed)
     labels = np.arange(count) % 2

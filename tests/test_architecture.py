@@ -39,6 +39,9 @@ def test_import_contracts_are_kept() -> None:
         ("core/annotation/rois.py", "import npc_desktop.core.staging.engine", "Core capabilities are layered"),
         ("core/dicom/errors.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import npc_desktop.core.dicom.index",
          "No import cycles"),
+        ("gui/staging/staging_ui.py", "import npc_desktop.gui.annotation.annotation_session", "GUI: the shell composes"),
+        ("gui/viewer/viewer_grid.py", "import npc_desktop.gui.staging.cam_layer", "GUI: the shell composes"),
+        ("gui/viewer/overlay.py", "import npc_desktop.cli.main", "Front ends over the core"),
     ],
 )
 def test_contracts_catch_a_planted_violation(tmp_path: Path, module: str, line: str, contract: str) -> None:

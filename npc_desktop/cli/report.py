@@ -1,4 +1,4 @@
-"""``npc-desktop report``: stage a study's ROIs and write the PDF report; registered by :mod:`npc_desktop.cli.main.main.main`.
+"""``npc-desktop report``: stage a study's ROIs and write the PDF report; registered by :mod:`npc_desktop.cli.main`.
 
 ``npc-desktop report STUDY_PATH -o REPORT.pdf [--bundle DIR | --demo-bundle] [--annotations FILE]
 [--page-size A4|Letter] [--deidentified [PSEUDONYM]] [--dicom REPORT.dcm] [--institution NAME] [--logo PNG]``

@@ -1,4 +1,4 @@
-"""Subcommands for research (export, train, evaluate); registered by :mod:`npc_desktop.cli.main.main.main`.
+"""Subcommands for research (export, train, evaluate); registered by :mod:`npc_desktop.cli.main`.
 
 ``npc-desktop export STUDY... -o OUT``
     De-identified patch dataset from annotated studies (annotations from the app's store).
@@ -9,7 +9,7 @@
     Patch- and patient-level metrics of every member, the Basic CNN and the ensemble.
 
 TensorFlow is imported inside the handlers only, so ``npc-desktop index`` stays fast. Bad input
-raises :class:`npc_desktop.cli.main.main.main.UsageError` with the file or setting named (exit status 2).
+raises :class:`npc_desktop.cli.main.UsageError` with the file or setting named (exit status 2).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Subcommands for staging (stage, bundle); registered by :mod:`npc_desktop.cli.main.main.main`.
+"""Subcommands for staging (stage, bundle); registered by :mod:`npc_desktop.cli.main`.
 
 ``npc-desktop stage STUDY_PATH [--annotations FILE] [--bundle DIR | --demo-bundle] [--json]``
     Stage the ROIs of a study with a model bundle and print per-patch and patient results.

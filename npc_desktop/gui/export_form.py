@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -38,7 +39,8 @@ class ExportFormDialog(QDialog):
     """Base of the export dialogs (see the module docstring).
 
     Subclasses add their fields to :attr:`form`, call :meth:`finish` at the end of their
-    ``__init__``, and implement :meth:`problem` and :meth:`remember`.
+    ``__init__`` (the error line and the buttons exist from then on), and implement
+    :meth:`problem` and :meth:`remember`.
 
     Parameters
     ----------
@@ -54,7 +56,16 @@ class ExportFormDialog(QDialog):
         super().__init__(parent)
         self.setObjectName(f"{name}Dialog")
         self.setWindowTitle(title)
+        self._name = name
+        self._summary_text = summary
         self.form = QFormLayout()
+
+    def finish(self) -> None:
+        """Add the summary, error line and buttons around the filled form; Tab then follows the
+        form from the top, and the first field has the keyboard."""
+        name = self._name
+        self.summary = QLabel(self._summary_text, self)
+        self.summary.setWordWrap(True)
         self.error = QLabel(self)
         self.error.setObjectName(f"{name}Error")
         self.error.setWordWrap(True)
@@ -66,17 +77,30 @@ class ExportFormDialog(QDialog):
         self.export_button.setDefault(True)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.summary = QLabel(summary, self)
-        self.summary.setWordWrap(True)
-
-    def finish(self) -> None:
-        """Lay out summary, form, error line and buttons (call once the form is filled)."""
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addLayout(self.form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        chain = [*self._form_fields(), self.export_button, cancel]
+        for before, after in zip(chain, chain[1:]):
+            QWidget.setTabOrder(before, after)
+        chain[0].setFocus(Qt.FocusReason.OtherFocusReason)
         self.resize(DIALOG_WIDTH, self.sizeHint().height())
+
+    def _form_fields(self) -> list[QWidget]:
+        """The form's focusable widgets, top to bottom and left to right."""
+        fields = []
+        for row in range(self.form.rowCount()):
+            item = self.form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            widget = item.widget() if item is not None else None
+            if widget is None:
+                continue
+            layout = widget.layout()
+            parts = [layout.itemAt(i).widget() for i in range(layout.count())] if layout is not None else [widget]
+            fields.extend(w for w in parts if w is not None and w.focusPolicy() != Qt.FocusPolicy.NoFocus)
+        return fields
 
     def problem(self) -> Optional[str]:
         """What is wrong with the entries (one line naming the field), or None."""

@@ -36,6 +36,7 @@ from npc_desktop.gui.annotation.patch_preview_panel import PatchPreviewPanel
 from npc_desktop.gui.annotation.roi_kind_selector import RoiKindSelector
 from npc_desktop.gui.annotation.roi_layer import RoiLayer
 from npc_desktop.gui.annotation.roi_list_panel import RoiListPanel
+from npc_desktop.gui.done_message import DoneMessage
 from npc_desktop.gui.progress_panel import ProgressPanel
 from npc_desktop.gui.research.research_ui import ResearchUi
 from npc_desktop.gui.session import SessionModel
@@ -115,9 +116,14 @@ class MainWindow(QMainWindow):
         self.actions_by_name = create_actions(self)
         self.first_use_hint = FirstUseHint(self.session, [v.canvas for v in self.grid.viewports],
                                            enabled=self.settings.flag(FIRST_USE_HINTS_KEY, True), parent=self)
-        context = WindowContext(self, self.actions_by_name, self.settings, self.label_panel.commit_pending)
+        context = WindowContext(self, self.actions_by_name, self.settings, self.label_panel.commit_pending,
+                                self.statusBar().showMessage, DoneMessage(self))
         self.staging_ui = StagingUi(context, session, self._show_results)
         self.research_ui = ResearchUi(context, session)
+        self.readouts = StatusReadouts(self.statusBar(), [self.progress], [self.staging_ui.models_label],
+                                       self._show_messages)
+        self.cursor_label, self.save_label = self.readouts.cursor_label, self.readouts.save_label
+        self.loaded_label, self.warnings_button = self.readouts.loaded_label, self.readouts.warnings_button
         self.annotation_ui = AnnotationUi(context, session, self._on_save_state)
         docks = (self.browser_dock, self.messages_dock, self.label_dock, self.roi_dock, self.patch_dock,
                  self.results_dock)
@@ -126,10 +132,6 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
         self.toolbar = build_toolbar(self, self.actions_by_name, self.preset_menu, self.kind_selector,
                                      self.clahe_panel)
-        self.readouts = StatusReadouts(self.statusBar(), [self.progress], [self.staging_ui.models_label],
-                                       self._show_messages)
-        self.cursor_label, self.save_label = self.readouts.cursor_label, self.readouts.save_label
-        self.loaded_label, self.warnings_button = self.readouts.loaded_label, self.readouts.warnings_button
         self._connect()
         self.setAcceptDrops(True)
         self._restore()
@@ -162,8 +164,8 @@ class MainWindow(QMainWindow):
         a["tool_zoom"].triggered.connect(lambda: s.set_tool(Tool.ZOOM))
         a["tool_window"].triggered.connect(lambda: s.set_tool(Tool.WINDOW))
         a["tool_roi"].triggered.connect(lambda: s.set_tool(Tool.ROI))
-        self.roi_list.roi_chosen.connect(lambda *_: self.grid.active_viewport().canvas.setFocus(
-            Qt.FocusReason.OtherFocusReason))
+        self.roi_list.roi_chosen.connect(self._give_keys_to_viewer)
+        self.results.roi_chosen.connect(self._give_keys_to_viewer)
         a["fit"].triggered.connect(lambda: s.request_fit(s.active))
         a["zoom_in"].triggered.connect(lambda: s.request_zoom(1.25))
         a["zoom_out"].triggered.connect(lambda: s.request_zoom(0.8))
@@ -256,7 +258,8 @@ class MainWindow(QMainWindow):
         box.setObjectName("errorBox")
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.destroyed.connect(lambda *_: setattr(self, "error_box", None))
+        # A replaced box is deleted later: only forget the box that is still the current one.
+        box.destroyed.connect(lambda *_, old=box: setattr(self, "error_box", None) if self.error_box is old else None)
         self.error_box = box
         box.open()
 
@@ -325,6 +328,10 @@ class MainWindow(QMainWindow):
         focus = QApplication.focusWidget()
         if vp == self.session.active and not isinstance(focus, (QAbstractSpinBox, QLineEdit)):
             self.grid.viewports[vp].canvas.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _give_keys_to_viewer(self, *_: object) -> None:
+        """After a click that showed a ROI, the slice keys belong to the viewer again."""
+        self.grid.active_viewport().canvas.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _next_viewport(self) -> None:
         self.session.set_layout(2)

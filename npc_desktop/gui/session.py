@@ -29,7 +29,7 @@ class SessionModel(AnnotationSession):
         pass a temporary folder); the user data folder by default. ``engine_factories`` make the
         staging engines (tests pass tiny models); the real ones by default."""
         super().__init__(parent, annotation_store=annotation_store)
-        self.staging = StagingController(self, engine_factories)
+        self.staging = StagingController(self, engine_factories, self)
         self.staging.busy_changed.connect(self._update_busy)
         self.staging.progress_changed.connect(self.progress_changed)
 

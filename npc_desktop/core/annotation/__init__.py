@@ -9,6 +9,8 @@ Modules:
 - :mod:`.store`: :class:`AnnotationStore`, atomic per-study JSON files with a backup and conflict
   copies (:mod:`.store_results` holds its errors and results); :mod:`.autosave` saves on every
   change; :mod:`.study_lock` keeps a second process from writing the same study.
-- :mod:`.patches`: patch geometry and cropping around a ROI; :mod:`.patch_preprocessing`: the
-  normalisation, CLAHE and resizing that turn a patch into model input.
+- :mod:`.patches`: patch geometry and cropping around a ROI (the model input is made from the
+  crop by :mod:`npc_desktop.core.models.patch_preprocessing`).
+- :mod:`.locate`: where a ROI's image lives; :mod:`.colours`: the kind colours the app and the
+  report share.
 """

@@ -68,7 +68,7 @@ class AnnotationSet:
         Initial patient label; unknown stage by default.
     last_staging
         The study's last staging result in its JSON form
-        (:meth:`npc_desktop.core.staging.engine.engine.record.StagingRecord.to_dict`), or None. It is kept as
+        (:meth:`npc_desktop.core.staging.record.StagingRecord.to_dict`), or None. It is kept as
         it was read, so that a record this version cannot interpret never costs the ROIs.
 
     Notes

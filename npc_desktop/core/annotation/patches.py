@@ -2,7 +2,7 @@
 
 The paper crops each tumour or lymph node with the tissue around it (patches of 50 to 300 pixels,
 section 3.1). :func:`crop_patch` gives the raw stored values and the geometry;
-:mod:`npc_desktop.core.annotation.patch_preprocessing` turns them into model input.
+:mod:`npc_desktop.core.models.patch_preprocessing` turns them into model input.
 
 Boxes use the pixel-edge convention of :mod:`npc_desktop.core.annotation.rois`: an integer box
 ``(row0, col0, row1, col1)`` is ``pixels[row0:row1, col0:col1]``.

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from npc_desktop.core.models.bundle_writer import _now
+from npc_desktop.core.models.bundle_writer import check_replaceable, utc_timestamp, write_bundle
 from npc_desktop.core.models.errors import BundleError, BundleMismatchError
 from npc_desktop.core.models.manifest import (
     UNTRAINED_LABEL,
@@ -44,6 +44,8 @@ __all__ = [
     "load_bundle",
     "verify_bundle",
     "demo_bundle",
+    "write_bundle",  # written by bundle_writer; kept here, the bundle API's documented home
+    "check_replaceable",
 ]
 
 
@@ -225,7 +227,7 @@ def demo_bundle(
             preprocess=info.preprocess, cam_layer=info.cam_layer, weights_file=f"{model.name}.keras",
             sha256="0" * 64, size_bytes=1,
         ))
-    created = _now()
+    created = utc_timestamp()
     manifest = BundleManifest(
         name="untrained-demo", version=f"seed-{seed}", class_names=tuple(class_names), members=tuple(entries),
         untrained_demo=True, created=created,

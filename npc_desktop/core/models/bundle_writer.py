@@ -23,7 +23,8 @@ from npc_desktop.core.models.manifest import (
 )
 
 
-def _now() -> str:
+def utc_timestamp() -> str:
+    """Now in UTC to the second, ISO 8601: the manifest's ``created`` time."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
@@ -126,7 +127,7 @@ def write_bundle(
     if len(weights) != len(items) or any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ValueError(f"vote_weights must be one non-negative weight per member, not all 0: {weights}")
     entries, classes = _entries_from_models([m for _, m in items], names, weights, member_metrics or {})
-    created = _now()
+    created = utc_timestamp()
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:

@@ -7,10 +7,10 @@ Public API
 
 Accepted images:
 
-* uint8, 2-D: the 8-bit (CLAHE) patch of :func:`npc_desktop.core.annotation.patch_preprocessing.prepare_patch`, used as is.
+* uint8, 2-D: the 8-bit (CLAHE) patch of :func:`npc_desktop.core.models.patch_preprocessing.prepare_patch`, used as is.
 * uint16, 2-D: a 16-bit PNG. With ``preprocessing=None`` it is taken as a full-range 16-bit image
   and divided by 257 (so a PNG written from 8-bit values, ``v * 257``, gives back ``v`` exactly).
-  With a :class:`~npc_desktop.core.annotation.patch_preprocessing.PatchPreprocessing` it is a raw crop: normalised to 8 bits
+  With a :class:`~npc_desktop.core.models.patch_preprocessing.PatchPreprocessing` it is a raw crop: normalised to 8 bits
   and CLAHE-enhanced on its own (the patch scope) first.
 * float, 2-D: grey values already in 0..255 (for example an augmented patch); clipped to 0..255.
 * ``(rows, cols, 1)`` or ``(rows, cols, 3)``: a PNG read with a channel axis; a 3-channel image
@@ -30,7 +30,7 @@ from typing import Optional, Sequence, Union
 import cv2
 import numpy as np
 
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing
+from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing
 
 __all__ = ["InputError", "to_model_input", "batch_inputs", "to_grey_uint8_range"]
 

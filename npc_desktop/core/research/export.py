@@ -45,11 +45,11 @@ from typing import Optional, Sequence, Union
 
 from npc_desktop import __version__
 from npc_desktop.core.annotation.labels import Stage
-from npc_desktop.core.annotation.patch_preprocessing import PreparedPatch, prepare_patches
 from npc_desktop.core.annotation.patches import PatchError
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.annotation.validation import utc_now
 from npc_desktop.core.dicom import SeriesInfo, StudyIndex, Volume, index_path, load_series
+from npc_desktop.core.models.patch_preprocessing import PreparedPatch, prepare_patches
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.research.export_manifest import (
     MANIFEST_COLUMNS,

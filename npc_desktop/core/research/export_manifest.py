@@ -11,8 +11,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, PreparedPatch
 from npc_desktop.core.annotation.patches import ContextMargin
+from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing, PreparedPatch
 
 __all__ = ["MANIFEST_COLUMNS", "MAPPING_COLUMNS", "raw_uint16", "manifest_row", "csv_bytes"]
 

@@ -12,11 +12,11 @@ from typing import Any, Container, Optional, Sequence, Union
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.labels import Stage
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing
 from npc_desktop.core.annotation.patches import ContextMargin, PatchError
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.dicom import SeriesInfo, StudyIndex, index_path
+from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.research.splits import PatientSplit
 

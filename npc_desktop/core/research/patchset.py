@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing
+from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.research.pngio import PngError, read_png
 from npc_desktop.core.research.splits import (

@@ -26,7 +26,6 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, PreparedPatch, prepare_patches
 from npc_desktop.core.annotation.patches import ContextMargin, PatchError
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom.volume import Volume
@@ -34,6 +33,7 @@ from npc_desktop.core.models.bundle import ModelBundle
 from npc_desktop.core.models.cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
 from npc_desktop.core.models.inputs import batch_inputs
 from npc_desktop.core.models.manifest import PATIENT_AGGREGATIONS
+from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing, PreparedPatch, prepare_patches
 from npc_desktop.core.models.results import PatchStaging, PatientStaging, StagingResult
 from npc_desktop.core.models.voting import (
     aggregate_patient,
@@ -85,7 +85,7 @@ class StagingItem:
 
     @classmethod
     def from_prepared(cls, prepared: PreparedPatch) -> "StagingItem":
-        """An item from :func:`npc_desktop.core.annotation.patch_preprocessing.prepare_patch` output."""
+        """An item from :func:`npc_desktop.core.models.patch_preprocessing.prepare_patch` output."""
         patch = prepared.patch
         box = patch.box
         return cls(

@@ -1,7 +1,7 @@
 """Annotation export and import jobs for the thread pool (they call the core; no Qt).
 
-Formats: DICOM SR TID 1500 (:mod:`npc_desktop.core.interop.tables.tables.sr`), CSV and COCO JSON
-(:mod:`npc_desktop.core.interop.tables.tables.tables`). The jobs receive immutable ROIs, the study index and the
+Formats: DICOM SR TID 1500 (:mod:`npc_desktop.core.interop.sr`), CSV and COCO JSON
+(:mod:`npc_desktop.core.interop.tables`). The jobs receive immutable ROIs, the study index and the
 volumes already loaded; series that are not loaded are read from disk on the worker thread.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from enum import Enum
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 from npc_desktop.core.annotation.locate import locate
 from npc_desktop.core.annotation.patches import ContextMargin, PatchError
@@ -111,8 +111,3 @@ def import_sr_job(path: Path, progress: ProgressCallback, cancel: threading.Even
     if not rois:
         raise JobError(f"{path} holds no tumour or lymph-node ROIs")
     return rois
-
-
-def default_patient_pseudonym(existing: Optional[str] = None) -> str:
-    """The pseudonym suggested for CSV and COCO exports."""
-    return existing or "patient1"

@@ -71,7 +71,6 @@ class AnnotationModel(StudyFiles):
         self.select(None)
         self.set_current_study(None)
 
-
     @property
     def current(self) -> Optional[AnnotationSet]:
         """The annotations of the current study (the one the active viewport shows)."""
@@ -85,7 +84,6 @@ class AnnotationModel(StudyFiles):
             self.about_to_change_study.emit()
             self.current_uid = study_uid
             self.current_study_changed.emit(study_uid)
-
 
     def find(self, roi_id: Optional[str]) -> Optional[RectRoi]:
         """The ROI with that id in any loaded study, or None."""
@@ -234,7 +232,6 @@ class AnnotationModel(StudyFiles):
             self.problem.emit("The change was not made", str(command.error))
             return False
         return True
-
 
     # -- selection and settings ------------------------------------------------------------------
 

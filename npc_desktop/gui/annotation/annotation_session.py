@@ -21,6 +21,7 @@ from npc_desktop.core.annotation.patches import find_slice
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.annotation.validation import AnnotationError
+from npc_desktop.core.demo.example_rois import example_rois
 from npc_desktop.core.dicom import Volume
 from npc_desktop.gui.annotation import annotation_io, patch_preview
 from npc_desktop.gui.annotation.annotation_model import AnnotationModel
@@ -68,8 +69,9 @@ class AnnotationSession(ViewerSession):
         self._pending_jump.clear()
         self.annotations.reset()
         self._show_first_roi = True
-        if opened.examples:
-            self.annotations.offer_examples(opened.examples[0].study_instance_uid, opened.examples)
+        if opened.demo is not None:
+            examples = example_rois(opened.demo)
+            self.annotations.offer_examples(examples[0].study_instance_uid, examples)
 
     def _series_failed(self, vp: int) -> None:
         self._pending_jump.pop(vp, None)

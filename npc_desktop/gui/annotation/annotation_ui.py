@@ -92,9 +92,9 @@ class AnnotationUi(QObject):
         for study_uid, conflict in annotations.conflicts().items():
             keep_mine = ask_which_version(self.context.parent, conflict)
             if keep_mine is not None:
-                self.session.status_message.emit(annotations.resolve_conflict(study_uid, keep_mine=keep_mine))
+                self.context.show_status(annotations.resolve_conflict(study_uid, keep_mine=keep_mine), 15000)
         if not annotations.has_unsaved:
-            self.session.status_message.emit("All annotations are saved")
+            self.context.show_status("All annotations are saved", 5000)
 
     def may_close(self) -> bool:
         """Save what is pending before the window closes; where that fails, ask whether to close

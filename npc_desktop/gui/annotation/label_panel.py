@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -40,6 +40,9 @@ class PatientLabelPanel(QWidget):
             button = QRadioButton(STAGE_TEXT[stage], stages)
             button.setObjectName(f"stage_{stage.value}")
             button.setToolTip(f"Patient stage: {STAGE_TEXT[stage]}")
+            # A click sets the stage without taking the keyboard: the arrow keys stay with the
+            # viewer's slices instead of moving the stage (Tab still reaches the buttons).
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             self.stage_group.addButton(button)
             self.stage_buttons[stage] = button
             row.addWidget(button)

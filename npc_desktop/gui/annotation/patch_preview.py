@@ -1,6 +1,6 @@
 """The patch preview of a ROI: the core's crop, shown raw and after CLAHE (plain functions, no Qt).
 
-Both images come from :func:`npc_desktop.core.annotation.patch_preprocessing.prepare_patch`, the function the ensemble
+Both images come from :func:`npc_desktop.core.models.patch_preprocessing.prepare_patch`, the function the ensemble
 and the dataset export call, with the core's default :class:`PatchPreprocessing`: "raw" is the
 patch normalised to 8 bits without CLAHE, "CLAHE" is exactly what the models are given before
 resizing.
@@ -14,10 +14,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from npc_desktop.core.annotation.locate import volume_for
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, prepare_patch
 from npc_desktop.core.annotation.patches import ContextMargin, PatchError
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom import Volume
+from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing, prepare_patch
 
 PREPROCESSING = PatchPreprocessing()
 """The preprocessing the preview shows (the core's default, as the pipeline uses)."""

@@ -54,7 +54,7 @@ def to_pixmap(image: np.ndarray, preview: PatchPreview, size: int) -> QPixmap:
 
 
 class PatchPreviewPanel(QWidget):
-    """Shows :attr:`SessionModel.patch_preview` and edits the context margin."""
+    """Shows the session's :attr:`~npc_desktop.gui.annotation.annotation_session.AnnotationSession.patch_preview` and edits the context margin."""
 
     def __init__(self, session: AnnotationSession, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)

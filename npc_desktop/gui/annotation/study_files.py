@@ -42,7 +42,7 @@ _SAVE_ADVICE = ("Your edits are kept in memory and saving is retried with every 
 _CONFLICT_ADVICE = ("Choose File > Save Annotations Now (Ctrl+S) to keep your version or load the "
                     "other one; neither is lost.")
 READ_ONLY_ADVICE = ("Its annotations are shown read-only here, so neither window overwrites the other's "
-                     "work. To edit here, close the study there and open it again here.")
+                    "work. To edit here, close the study there and open it again here.")
 
 
 @dataclass
@@ -198,10 +198,6 @@ class StudyFiles(QObject):
         """Why a loaded study's annotations cannot be edited here (open in another window), or None."""
         state = self._studies.get(study_uid) if study_uid else None
         return state.read_only if state is not None else None
-
-    def loaded_sets(self) -> list[AnnotationSet]:
-        """Every annotation set in memory."""
-        return [s.annotations for s in self._studies.values()]
 
     def record_staging(self, study_uid: str, record: Optional[dict]) -> None:
         """Keep a study's last staging result (its JSON form) in its annotation file; not an undo step."""

@@ -23,7 +23,7 @@ from npc_desktop.gui.settings import AppSettings
 
 
 class DatasetDialog(ExportFormDialog):
-    """Collects a :class:`~npc_desktop.gui.staging.report_export.DatasetRequest` for the open study.
+    """Collects a :class:`~npc_desktop.gui.research.dataset_export.DatasetRequest` for the open study.
 
     Parameters
     ----------

@@ -17,7 +17,7 @@ from npc_desktop.core.annotation.patches import ContextMargin
 from npc_desktop.core.dicom import StudyIndex
 from npc_desktop.gui.research.dataset_dialog import DatasetDialog
 from npc_desktop.gui.research.dataset_export import DatasetRequest, dataset_job, dataset_problem
-from npc_desktop.gui.window_context import DoneMessage, WindowContext
+from npc_desktop.gui.window_context import WindowContext
 from npc_desktop.gui.workers import JobRunner
 
 
@@ -26,8 +26,11 @@ class DatasetAnnotations(Protocol):
 
     rois_changed: SignalInstance
     current_study_changed: SignalInstance
-    current: Optional[AnnotationSet]
     margin: ContextMargin
+
+    @property
+    def current(self) -> Optional[AnnotationSet]:
+        """The annotations of the study the active viewport shows."""
 
     def flush(self) -> bool:
         """Save what is pending; whether everything is saved."""
@@ -38,9 +41,12 @@ class DatasetHost(Protocol):
 
     index: Optional[StudyIndex]
     jobs: JobRunner
-    annotations: DatasetAnnotations
     error_occurred: SignalInstance
     status_message: SignalInstance
+
+    @property
+    def annotations(self) -> DatasetAnnotations:
+        """The study's annotations."""
 
 
 class ResearchUi(QObject):
@@ -51,7 +57,6 @@ class ResearchUi(QObject):
         self.context = context
         self.session = session
         self.dialog: Optional[DatasetDialog] = None
-        self.done = DoneMessage(context.parent)
         context.actions["export_dataset"].triggered.connect(self.export_dataset)
         session.annotations.rois_changed.connect(self._sync)
         session.annotations.current_study_changed.connect(self._sync)
@@ -60,7 +65,7 @@ class ResearchUi(QObject):
     @property
     def info_box(self) -> Optional[QMessageBox]:
         """The message saying the last dataset was written (None once closed)."""
-        return self.done.box
+        return self.context.done.box
 
     def _sync(self, *_: object) -> None:
         self.context.actions["export_dataset"].setEnabled(self.session.annotations.current is not None)
@@ -106,4 +111,4 @@ class ResearchUi(QObject):
         if result.notes:
             text += "\n\nNotes:\n" + "\n".join(result.notes)
         self.session.status_message.emit(f"Patch dataset written to {result.root}")
-        self.done.show("Patch dataset exported", text, result.root)
+        self.context.done.show("Patch dataset exported", text, result.root)

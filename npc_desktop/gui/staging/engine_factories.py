@@ -15,6 +15,7 @@ from npc_desktop.gui.staging.inference_worker import (
 )
 
 BATCH_SIZE = 1
+"""Patches per fused call in the GUI: progress is then reported after every patch."""
 
 
 def _default_demo() -> EngineFactory:

@@ -12,7 +12,6 @@ from typing import Any, Optional, Protocol
 from PySide6.QtCore import SignalInstance
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
-from npc_desktop.core.annotation.patches import ContextMargin
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.dicom import StudyIndex, Volume
@@ -27,22 +26,20 @@ class StagedAnnotations(Protocol):
     """study UID: the ROIs of that study changed"""
     selection_changed: SignalInstance
     current_study_changed: SignalInstance
-    current: Optional[AnnotationSet]
-    """The annotations of the study the active viewport shows."""
     problem: SignalInstance
     """title, message: shown to the user and listed with the messages"""
     selected_id: Optional[str]
-    margin: ContextMargin
     store: AnnotationStore
+
+    @property
+    def current(self) -> Optional[AnnotationSet]:
+        """The annotations of the study the active viewport shows."""
 
     def study(self, study_uid: Optional[str]) -> Optional[AnnotationSet]:
         """The loaded annotations of a study (None when not loaded)."""
 
     def find(self, roi_id: Optional[str]) -> Optional[RectRoi]:
         """A ROI of the current study by id."""
-
-    def flush(self) -> bool:
-        """Save what is pending; whether everything is saved."""
 
     def record_staging(self, study_uid: str, record: Optional[dict[str, Any]]) -> None:
         """Keep a study's last staging result with its annotations (saved with them)."""
@@ -54,7 +51,6 @@ class StagingHost(Protocol):
     index: Optional[StudyIndex]
     jobs: JobRunner
     viewports: list[ViewportState]
-    annotations: StagedAnnotations
     error_occurred: SignalInstance
     """title, message"""
     status_message: SignalInstance
@@ -62,6 +58,10 @@ class StagingHost(Protocol):
     series_loaded: SignalInstance
     slice_changed: SignalInstance
     viewport_cleared: SignalInstance
+
+    @property
+    def annotations(self) -> StagedAnnotations:
+        """The study's annotations."""
 
     def loaded_volumes(self) -> list[Optional[Volume]]:
         """The volume of each viewport (None where nothing is loaded)."""

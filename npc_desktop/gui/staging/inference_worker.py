@@ -230,7 +230,7 @@ class InferenceService(QObject):
         return request_id
 
     def stage(self, items: Sequence[Any]) -> int:
-        """Stage :class:`~npc_desktop.core.staging.engine.engine.engine.StagingItem` objects; returns the request id."""
+        """Stage :class:`~npc_desktop.core.staging.engine.StagingItem` objects; returns the request id."""
         items = list(items)
         return self.submit(lambda engine, progress, cancel: engine.stage(items, progress=progress, cancel=cancel))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,7 +50,14 @@ def _item(text: str, *, align_right: bool = False, colour: Optional[QColor] = No
 
 
 class ResultsPanel(QWidget):
-    """Shows the session's last staging result; clicking a patch shows its ROI and its members."""
+    """Shows the session's last staging result; clicking a patch shows its ROI and its members.
+
+    A click on a patch row shows its ROI and emits :attr:`roi_chosen`, so the window can give the
+    keyboard back to the viewer (the table still takes the keyboard with Tab).
+    """
+
+    roi_chosen = Signal(str)
+    """The user clicked a patch row: the id of its ROI, now shown."""
 
     def __init__(self, session: StagingSession, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -132,6 +139,7 @@ class ResultsPanel(QWidget):
         st.result_changed.connect(self._show)
         st.stale_changed.connect(self._on_stale)
         self.patches.itemSelectionChanged.connect(self._on_patch_selected)
+        self.patches.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.patches.cellClicked.connect(lambda row, _col: self._jump(row))
         self.stage_button.clicked.connect(lambda: st.stage())
         session.annotations.selection_changed.connect(self._follow_selection)
@@ -239,6 +247,7 @@ class ResultsPanel(QWidget):
         roi_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if roi_id and self.session.annotations.find(roi_id) is not None:
             self.session.show_roi(roi_id)
+            self.roi_chosen.emit(roi_id)
 
     def _follow_selection(self, roi_id: Optional[str]) -> None:
         """Selecting a ROI elsewhere selects its patch row (and shows its members)."""

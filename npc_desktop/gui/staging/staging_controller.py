@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 RETIRE_POLL_MS = 250
 """How often a replaced inference thread is checked for having stopped."""
-"""Patches per fused call in the GUI: progress is then reported after every patch."""
 
 
 class StagingController(QObject):
@@ -72,8 +71,9 @@ class StagingController(QObject):
     progress_changed = Signal(str, int, int)
     """what is happening, done, total (0 total: busy indicator)"""
 
-    def __init__(self, session: StagingHost, factories: Optional[EngineFactories] = None) -> None:
-        super().__init__(session)
+    def __init__(self, session: StagingHost, factories: Optional[EngineFactories] = None,
+                 parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
         self.session = session
         self.factories = factories or EngineFactories()
         self.status = ModelStatus()

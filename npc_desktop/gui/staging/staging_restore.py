@@ -1,7 +1,7 @@
 """The last staging result of a study, kept in its annotation file and shown again when it reopens.
 
 Plain functions between a :class:`~npc_desktop.gui.staging.staging_state.StagedResult` and the
-:class:`~npc_desktop.core.staging.engine.engine.record.StagingRecord` stored in the study's
+:class:`~npc_desktop.core.staging.record.StagingRecord` stored in the study's
 :class:`~npc_desktop.core.annotation.annotation_set.AnnotationSet` (no Qt).
 """
 

@@ -15,11 +15,11 @@ from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom import Volume
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
-from npc_desktop.core.models.results import PatchStaging, StagingResult
+from npc_desktop.core.models.results import StagingResult
 from npc_desktop.core.staging.record import roi_revision
 
 RoiSignature = str
-"""The ROI revision (:func:`~npc_desktop.core.staging.engine.engine.record.roi_revision`): a SHA-256 of what staging
+"""The ROI revision (:func:`~npc_desktop.core.staging.record.roi_revision`): a SHA-256 of what staging
 depends on for each ROI (id, image, box and kind); it is stored with the result in the annotation file."""
 
 
@@ -64,7 +64,7 @@ class EngineInfo:
 
     @classmethod
     def from_engine(cls, engine: Any) -> "EngineInfo":
-        """Read the description of a :class:`~npc_desktop.core.staging.engine.engine.engine.StagingEngine`."""
+        """Read the description of a :class:`~npc_desktop.core.staging.engine.StagingEngine`."""
         manifest = engine.bundle.manifest
         return cls(
             name=manifest.name, version=manifest.version, sha256=str(engine.bundle.sha256),
@@ -192,10 +192,6 @@ class StagedResult:
     def study_uid(self) -> str:
         """The StudyInstanceUID of the staged ROIs."""
         return self.annotations.study_instance_uid
-
-    def patch_for(self, roi_id: str) -> Optional[PatchStaging]:
-        """The patch staged for a ROI, or None."""
-        return next((p for p in self.result.patches if p.roi_id == roi_id), None)
 
 
 @dataclass(frozen=True)

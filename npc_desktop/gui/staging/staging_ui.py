@@ -16,11 +16,11 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
-from npc_desktop.gui.staging import report_export as exports
 from npc_desktop.gui.staging.report_dialog import ReportDialog
+from npc_desktop.gui.staging.report_export import ReportRequest, ReportWritten, report_job
 from npc_desktop.gui.staging.staging_session import StagingSession
 from npc_desktop.gui.staging.staging_state import ModelPhase, ModelStatus, StagedResult
-from npc_desktop.gui.window_context import DoneMessage, WindowContext
+from npc_desktop.gui.window_context import WindowContext
 
 UNTRAINED_STYLE = "color: #ff8a65; font-weight: bold;"
 
@@ -38,7 +38,6 @@ class StagingUi(QObject):
         self.models_label = QLabel(context.parent)
         self.models_label.setObjectName("modelsLabel")
         self.dialog: Optional[Any] = None
-        self.done = DoneMessage(context.parent)
         self._after_result: Optional[Callable[[], None]] = None
         a, st = context.actions, self.staging
         a["stage"].triggered.connect(lambda: st.stage())
@@ -61,7 +60,7 @@ class StagingUi(QObject):
     @property
     def info_box(self) -> Optional[QMessageBox]:
         """The message saying the last report was written (None once closed)."""
-        return self.done.box
+        return self.context.done.box
 
     # -- models ----------------------------------------------------------------------------------
 
@@ -165,7 +164,7 @@ class StagingUi(QObject):
         self.dialog = dialog
         dialog.open()
 
-    def _write_report(self, request: exports.ReportRequest) -> None:
+    def _write_report(self, request: ReportRequest) -> None:
         staged = self.staging.staged
         if staged is None:
             return
@@ -180,16 +179,16 @@ class StagingUi(QObject):
         label = current.label if current is not None else None
         self.session.jobs.submit(
             f"Writing report {request.path.name}",
-            lambda progress, cancel: exports.report_job(staged, request, study, index, progress, cancel, label=label),
+            lambda progress, cancel: report_job(staged, request, study, index, progress, cancel, label=label),
             self._report_written,
             on_failed=lambda message: self.session.error_occurred.emit("Report not written", message),
             on_cancelled=lambda: self.session.status_message.emit("Report export cancelled"),
         )
 
-    def _report_written(self, written: exports.ReportWritten) -> None:
+    def _report_written(self, written: ReportWritten) -> None:
         files = [str(written.pdf)] + ([str(written.dicom)] if written.dicom is not None else [])
         self.session.status_message.emit(f"Report written: {written.pdf}")
-        self.done.show("Report written", f"{written.stage_text}\n\n" + "\n".join(files), written.pdf.parent)
+        self.context.done.show("Report written", f"{written.stage_text}\n\n" + "\n".join(files), written.pdf.parent)
 
 
 def exports_summary(result: Any) -> str:

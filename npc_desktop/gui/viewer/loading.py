@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from npc_desktop.core.annotation.rois import RectRoi
+from npc_desktop.core.demo.study import DemoStudy
 from npc_desktop.core.dicom import (
     SeriesInfo,
     StudyIndex,
@@ -34,33 +34,22 @@ from npc_desktop.gui.state import IngestMessage, LoadedSeries, Preset, Window
 THUMBNAIL_SIZE = 96
 
 
-def index_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> StudyIndex:
+@dataclass(frozen=True)
+class OpenedStudy:
+    """An indexed study, and the built-in demo's description when it is the demo."""
+
+    index: StudyIndex
+    demo: Optional[DemoStudy] = None
+
+
+def open_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> OpenedStudy:
     """Index ``path``, or the demo study (written to the user cache on first use) when None."""
     if path is None:
         from npc_desktop.core.demo.cache import ensure_demo_study
 
-        path = str(ensure_demo_study().root)
-        check_cancelled(cancel)
-    return index_path(path, progress=progress, cancel=cancel)
-
-
-@dataclass(frozen=True)
-class OpenedStudy:
-    """An indexed study, with example ROIs when it is the built-in demo."""
-
-    index: StudyIndex
-    examples: tuple[RectRoi, ...] = ()
-
-
-def open_job(path: Optional[str], progress: ProgressCallback, cancel: threading.Event) -> OpenedStudy:
-    """Index ``path``; for the demo (None) also give its example ROIs."""
-    if path is None:
-        from npc_desktop.core.demo.cache import ensure_demo_study
-        from npc_desktop.core.demo.example_rois import example_rois
-
         demo = ensure_demo_study()
         check_cancelled(cancel)
-        return OpenedStudy(index_path(str(demo.root), progress=progress, cancel=cancel), tuple(example_rois(demo)))
+        return OpenedStudy(index_path(str(demo.root), progress=progress, cancel=cancel), demo)
     return OpenedStudy(index_path(path, progress=progress, cancel=cancel))
 
 

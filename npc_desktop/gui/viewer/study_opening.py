@@ -1,6 +1,6 @@
 """Opening a study in two background steps: index it, then load the series shown first.
 
-The :class:`~npc_desktop.gui.session.SessionModel` swaps a new study in only once both steps
+The :class:`~npc_desktop.gui.viewer.viewer_session.ViewerSession` swaps a new study in only once both steps
 succeeded. A study that cannot be shown (a truncated file, a series that does not decode, a folder
 without images) therefore leaves the open study, its ROIs and its staging result as they were, and
 never reaches the recent-studies list.

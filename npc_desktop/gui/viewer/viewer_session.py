@@ -7,8 +7,8 @@ methods and subscribe to its signals; they never talk to each other.
 
 Feature packages extend it by subclassing (the annotation session, then the shell's
 :class:`~npc_desktop.gui.session.SessionModel`) and react to the study's life through the hooks
-``_study_replaced``, ``_series_shown``, ``_series_failed``, ``_active_volume_changed`` and
-``_is_busy``, so this module knows nothing of ROIs or staging.
+``_study_replaced``, ``_series_shown``, ``_series_failed``, ``_active_volume_changed``,
+``_extra_messages`` and ``_is_busy``, so this module knows nothing of ROIs or staging.
 """
 
 from __future__ import annotations

@@ -8,12 +8,6 @@ from typing import Any, Optional
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotation.patch_preprocessing import (
-    Normalisation,
-    PatchPreprocessing,
-    prepare_patch,
-    prepare_patches,
-)
 from npc_desktop.core.annotation.patches import (
     ContextMargin,
     PatchBox,
@@ -25,6 +19,12 @@ from npc_desktop.core.annotation.patches import (
 )
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.dicom import SeriesMeta, SliceRef, Volume, index_path, load_series
+from npc_desktop.core.models.patch_preprocessing import (
+    Normalisation,
+    PatchPreprocessing,
+    prepare_patch,
+    prepare_patches,
+)
 from npc_desktop.core.preprocessing import apply_clahe, percentile_to_uint8, window_to_uint8
 from tests.conftest import roi_from_demo_lesion
 

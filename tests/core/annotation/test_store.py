@@ -549,10 +549,10 @@ def _digests(root: Path) -> dict[str, tuple[str, float]]:
 
 
 def test_annotating_and_exporting_leave_the_dicom_input_untouched(tmp_path: Path, demo_study) -> None:
-    from npc_desktop.core.annotation.patch_preprocessing import prepare_patches
     from npc_desktop.core.dicom import index_path, load_series
     from npc_desktop.core.interop.sr import export_sr, read_sr_rois, source_headers_for
     from npc_desktop.core.interop.tables import write_coco, write_csv
+    from npc_desktop.core.models.patch_preprocessing import prepare_patches
 
     before = _digests(demo_study.root)
     index = index_path(demo_study.root)

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing
 from npc_desktop.core.models.inputs import InputError, batch_inputs, to_model_input
+from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing
 
 
 def test_uint8_patch_resized_to_three_equal_channels() -> None:

@@ -14,10 +14,10 @@ import pytest
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.labels import PatientLabel
-from npc_desktop.core.annotation.patch_preprocessing import prepare_patch
 from npc_desktop.core.annotation.patches import ContextMargin
 from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.dicom import index_path, load_series
+from npc_desktop.core.models.patch_preprocessing import prepare_patch
 from npc_desktop.core.progress import OperationCancelled
 from npc_desktop.core.research.export import MANIFEST_COLUMNS, export_dataset
 from npc_desktop.core.research.export_manifest import csv_bytes

@@ -238,8 +238,8 @@ def test_list_click_jumps_to_the_slice(qtbot, tcia_window) -> None:
 
 
 def test_patch_preview_uses_the_core_crop(qtbot, tcia_window) -> None:
-    from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, prepare_patch
     from npc_desktop.core.annotation.patches import ContextMargin
+    from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing, prepare_patch
 
     window = tcia_window
     viewport = _viewport(window)

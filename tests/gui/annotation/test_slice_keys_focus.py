@@ -103,3 +103,22 @@ def test_keys_move_the_slices_after_a_list_click_on_tcia(qtbot, tcia_window) -> 
     press(qtbot, Qt.Key.Key_Up)
     assert viewport.state.slice_index == 60
     assert annotations.kind is RoiKind.LYMPH_NODE
+
+
+def test_keys_move_the_slices_after_a_stage_click(qtbot, demo_window) -> None:
+    """Clicking the stage sets it; the arrow keys then move the slice, not the stage."""
+    from npc_desktop.core.annotation.labels import Stage
+
+    window = demo_window
+    at_user_size(qtbot, window)
+    left = window.grid.viewports[0]
+    left.canvas.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is left.canvas, timeout=2000)
+    start = left.state.slice_index
+    qtbot.mouseClick(window.label_panel.stage_buttons[Stage.IVA], Qt.MouseButton.LeftButton)
+    assert window.session.annotations.current.label.stage is Stage.IVA
+    press(qtbot, Qt.Key.Key_Down)
+    press(qtbot, Qt.Key.Key_Down)
+    assert left.state.slice_index == start + 2
+    assert window.session.annotations.current.label.stage is Stage.IVA
+    assert window.label_panel.stage_buttons[Stage.IVA].isChecked()

@@ -67,10 +67,10 @@ def _refuse_demo() -> Any:
 
 def _members_on_the_staged_patches(bundle_dir: Path, staged: Any) -> dict[str, np.ndarray]:
     """Each member's probabilities for the staged ROIs, computed with Keras outside the GUI: roi id -> (m, k)."""
-    from npc_desktop.core.annotation.patch_preprocessing import PatchPreprocessing, prepare_patches
     from npc_desktop.core.annotation.patches import ContextMargin
     from npc_desktop.core.models.bundle import load_bundle
     from npc_desktop.core.models.inputs import batch_inputs
+    from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing, prepare_patches
 
     bundle = load_bundle(bundle_dir)
     recorded = bundle.manifest.patch or {}

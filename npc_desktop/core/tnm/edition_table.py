@@ -217,8 +217,9 @@ class EditionTable:
                 if category.code.casefold() == code.strip().casefold():
                     return category
         allowed = ", ".join(c.code for c in categories)
+        article = "a" if axis is Axis.T else "an"
         raise TnmError(field or axis.value,
-                       f"{code!r} is not a {axis.value} category of the {self.title} ({allowed})")
+                       f"{code!r} is not {article} {axis.value} category of the {self.title} ({allowed})")
 
     def rank(self, axis: Axis, code: str) -> int:
         """How advanced ``code`` is within its axis (0 for the least)."""

@@ -234,7 +234,7 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
 
 
 def _exact_keys(data: Any, keys: frozenset[str], where: str) -> Mapping[str, Any]:
-    data = _mapping(data, where or "form")
+    data = _mapping(data, where)
     prefix = f"{where}." if where else ""
     missing = sorted(keys - data.keys())
     if missing:

@@ -125,7 +125,7 @@ class StageGrouping:
     row
         The table row that applies.
     reason
-        One line: ``"Stage III: T3 N2 M0 is in the row 'T3 / N2 / M0 -> III' of the AJCC/UICC 8th edition"``.
+        One line: ``"Stage III: T3 N2 M0 is in the row 'T3 / N2 / M0 -> III' of the AJCC/UICC 8th edition table"``.
     """
 
     t: str

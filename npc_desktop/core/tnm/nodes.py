@@ -80,7 +80,8 @@ class NodeEvidence:
             try:
                 object.__setattr__(self, "side", Side(self.side))
             except ValueError:
-                raise TnmError(f"{self.label}.side", f"{self.side!r} is not one of 'left', 'right', 'midline'") from None
+                raise TnmError(f"{self.label}.side",
+                               f"{self.side!r} is not one of 'left', 'right', 'midline'") from None
         if not isinstance(self.retropharyngeal, bool):
             raise TnmError(f"{self.label}.retropharyngeal", f"must be true or false, got {self.retropharyngeal!r}")
         if self.long_axis_mm is not None:
@@ -127,7 +128,8 @@ def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
     advanced = []
     for node in nodes:
         if node.long_axis_mm is not None and node.long_axis_mm > limit + _SIZE_TOLERANCE_MM:
-            advanced.append(f"{n3}: {node.label}, long axis {_size_text(node.long_axis_mm, limit)} mm > {_mm(limit)} mm")
+            size = _size_text(node.long_axis_mm, limit)
+            advanced.append(f"{n3}: {node.label}, long axis {size} mm > {_mm(limit)} mm")
         if node.below_cricoid:
             advanced.append(f"{n3}: {node.label} lies below the caudal border of the cricoid cartilage")
     if advanced:
@@ -136,7 +138,8 @@ def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
     caveats = [f"{node.label}: long axis not measured; {n3} if it is larger than {_mm(limit)} mm"
                for node in nodes if node.long_axis_mm is None]
     caveats += [f"{node.label}: level against the cricoid unknown; {n3} if it lies below the caudal border "
-                f"of the cricoid cartilage" for node in nodes if node.below_cricoid is None and not node.retropharyngeal]
+                f"of the cricoid cartilage"
+                for node in nodes if node.below_cricoid is None and not node.retropharyngeal]
     within = f"each at most {_mm(limit)} mm and above the cricoid" if not caveats else "none known to be N3"
 
     cervical = [node for node in nodes if not node.retropharyngeal]
@@ -157,8 +160,8 @@ def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
         if retro:
             spread = {node.side for node in retro if node.side in (Side.LEFT, Side.RIGHT)}
             extent = "bilateral " if len(spread) == 2 else "unilateral " if spread else ""
-            reasons.append(f"{n1}: {extent}retropharyngeal nodes, {_labels(retro)}; retropharyngeal nodes on one or both "
-                           f"sides are {n1}" + ("" if cervical else f", {within}"))
+            reasons.append(f"{n1}: {extent}retropharyngeal nodes, {_labels(retro)}; retropharyngeal nodes "
+                           f"on one or both sides are {n1}" + ("" if cervical else f", {within}"))
     return CategoryCall(axis=Axis.N, derived=category, reasons=(*reasons, *notes),
                         caveats=(*side_caveats, *caveats))
 
@@ -179,7 +182,8 @@ def _cervical_sides(cervical: Sequence[NodeEvidence], primary: Optional[Side],
             sides[node.side].append(node)
         elif node.side is Side.MIDLINE and primary in (Side.LEFT, Side.RIGHT):
             sides[primary].append(node)
-            notes.append(f"{node.label} is midline: counted as ipsilateral, on the primary tumour's side ({primary.value})")
+            notes.append(f"{node.label} is midline: counted as ipsilateral, "
+                         f"on the primary tumour's side ({primary.value})")
         elif node.side is Side.MIDLINE:
             unresolved.append(node)
             if primary is Side.MIDLINE:

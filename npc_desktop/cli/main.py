@@ -165,7 +165,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 # Modules that add subcommands: each has ``register(commands) -> dict[name, handler]``. They keep
 # heavy imports (TensorFlow) inside their handlers so ``npc-desktop index`` stays fast.
-SUBCOMMAND_MODULES = ("npc_desktop.cli.staging", "npc_desktop.cli.research", "npc_desktop.cli.report")
+SUBCOMMAND_MODULES = (
+    "npc_desktop.cli.staging", "npc_desktop.cli.research", "npc_desktop.cli.report", "npc_desktop.cli.tnm",
+)
 
 
 def _register_plugins(commands: "argparse._SubParsersAction") -> None:

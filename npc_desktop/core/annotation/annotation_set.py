@@ -1,4 +1,5 @@
-"""The per-study annotation set: ROIs and the patient's stage label, with undoable operations.
+"""The per-study annotation set: ROIs, measurements, the patient's stage label and the TNM form,
+with undoable operations.
 
 Pure Python, no Qt: the GUI's SessionModel subscribes to :attr:`AnnotationSet.events` and a
 QUndoStack wraps the operations. Every operation returns the event it emitted, and
@@ -14,13 +15,20 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Union
 
 from npc_desktop.core.annotation.events import (
     AnnotationEvent,
+    CricoidLevelChanged,
     EventEmitter,
     LabelChanged,
+    MeasurementAdded,
+    MeasurementRemoved,
+    MeasurementUpdated,
     RoiAdded,
     RoiRemoved,
     RoiUpdated,
+    TnmFormChanged,
 )
 from npc_desktop.core.annotation.labels import PatientLabel
+from npc_desktop.core.annotation.measurement_ops import MeasurementOps
+from npc_desktop.core.annotation.measurements import CricoidLevel, Measurement, measurement_from_dict
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.annotation.validation import AnnotationError, _check_uid, _exact_keys
 
@@ -30,9 +38,10 @@ __all__ = [
     "AnnotationSet",
 ]
 
-SCHEMA_VERSION: int = 2
+SCHEMA_VERSION: int = 3
 """Version of the serialised form written by :meth:`AnnotationSet.to_dict`. Version 2 added
-``last_staging``; version 1 files (without it) still load."""
+``last_staging``; version 3 added ``measurements`` (rulers and node axes), ``cricoid_level`` and
+``tnm_form``. Files of versions 1 and 2 still load (without measurements)."""
 
 FORMAT_NAME: str = "npc-desktop.annotations"
 """Value of the ``format`` field that identifies an annotation file."""
@@ -52,11 +61,12 @@ def _check_staging(value: Any) -> Optional[dict[str, Any]]:
 
 
 _SET_KEYS_V1 = frozenset(("format", "schema_version", "study_instance_uid", "label", "rois"))
-_SET_KEYS = _SET_KEYS_V1 | {"last_staging"}
+_SET_KEYS_V2 = _SET_KEYS_V1 | {"last_staging"}
+_SET_KEYS = {1: _SET_KEYS_V1, 2: _SET_KEYS_V2, 3: _SET_KEYS_V2 | {"measurements", "cricoid_level", "tnm_form"}}
 
 
-class AnnotationSet:
-    """The ROIs and patient label of one study, with change events and exact undo.
+class AnnotationSet(MeasurementOps):
+    """The ROIs, measurements and patient label of one study, with change events and exact undo.
 
     Parameters
     ----------
@@ -70,6 +80,13 @@ class AnnotationSet:
         The study's last staging result in its JSON form
         (:meth:`npc_desktop.core.staging.record.StagingRecord.to_dict`), or None. It is kept as
         it was read, so that a record this version cannot interpret never costs the ROIs.
+    measurements
+        Initial rulers and node axes (node axes after their ROIs, see :mod:`.measurement_ops`).
+    cricoid_level
+        The study's cricoid level, or None.
+    tnm_form
+        The stored TNM form, a JSON object kept as given (the ``tnm`` package validates it), or
+        None. Change it with :meth:`set_tnm_form` so that the change is undoable and autosaved.
 
     Notes
     -----
@@ -85,6 +102,10 @@ class AnnotationSet:
         rois: Iterable[RectRoi] = (),
         label: Optional[PatientLabel] = None,
         last_staging: Optional[Mapping[str, Any]] = None,
+        *,
+        measurements: Iterable[Measurement] = (),
+        cricoid_level: Optional[CricoidLevel] = None,
+        tnm_form: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._study_uid = _check_uid("study_instance_uid", study_instance_uid)
         self.last_staging: Optional[dict[str, Any]] = _check_staging(last_staging)
@@ -99,6 +120,7 @@ class AnnotationSet:
                 raise exc.within(f"rois[{position}]") from None
             self._rois.append(roi)
             self._by_id[roi.id] = roi
+        self._init_measurements(measurements, cricoid_level, tnm_form)
 
     # -- queries ----------------------------------------------------------------------------------
 
@@ -175,14 +197,21 @@ class AnnotationSet:
         return self._commit(RoiAdded(roi, position))
 
     def remove(self, roi_id: str) -> RoiRemoved:
-        """Remove the ROI with that id."""
-        return self._commit(RoiRemoved(self.get(roi_id), self.index_of(roi_id)))
+        """Remove the ROI with that id, and its node axes with it (in the same event)."""
+        return self._commit(RoiRemoved(self.get(roi_id), self.index_of(roi_id), self._attached_axes(roi_id)))
 
     def update(self, roi: RectRoi) -> RoiUpdated:
-        """Replace the ROI that has ``roi.id`` by ``roi`` (stored as given)."""
+        """Replace the ROI that has ``roi.id`` by ``roi`` (stored as given).
+
+        Raises
+        ------
+        AnnotationError
+            If it is on another study, or the ROI has node axes and would change kind or image.
+        """
         old = self.get(roi.id)
         if roi.study_instance_uid != self._study_uid:
             raise AnnotationError("study_instance_uid", f"{roi.study_instance_uid} is not this set's study")
+        self._check_roi_change(old, roi)
         return self._commit(RoiUpdated(old, roi, self._rois.index(old)))
 
     def move(self, roi_id: str, d_row: float, d_col: float) -> RoiUpdated:
@@ -209,13 +238,23 @@ class AnnotationSet:
     def inverse(event: AnnotationEvent) -> AnnotationEvent:
         """The event that undoes ``event``."""
         if isinstance(event, RoiAdded):
-            return RoiRemoved(event.roi, event.index)
+            return RoiRemoved(event.roi, event.index, event.measurements)
         if isinstance(event, RoiRemoved):
-            return RoiAdded(event.roi, event.index)
+            return RoiAdded(event.roi, event.index, event.measurements)
         if isinstance(event, RoiUpdated):
             return RoiUpdated(event.new, event.old, event.index)
         if isinstance(event, LabelChanged):
             return LabelChanged(event.new, event.old)
+        if isinstance(event, MeasurementAdded):
+            return MeasurementRemoved(event.measurement, event.index)
+        if isinstance(event, MeasurementRemoved):
+            return MeasurementAdded(event.measurement, event.index)
+        if isinstance(event, MeasurementUpdated):
+            return MeasurementUpdated(event.new, event.old, event.index)
+        if isinstance(event, CricoidLevelChanged):
+            return CricoidLevelChanged(event.new, event.old)
+        if isinstance(event, TnmFormChanged):
+            return TnmFormChanged(event.new, event.old)
         raise TypeError(f"not an annotation event: {event!r}")
 
     def apply(self, event: AnnotationEvent) -> AnnotationEvent:
@@ -243,6 +282,7 @@ class AnnotationSet:
             "label": self._label.to_dict(),
             "rois": [roi.to_dict() for roi in self._rois],
             "last_staging": self.last_staging,
+            **self._measurement_fields(),
         }
 
     @classmethod
@@ -256,10 +296,11 @@ class AnnotationSet:
             ``format`` or ``schema_version``.
         """
         version = data.get("schema_version") if isinstance(data, Mapping) else None
-        fields = _exact_keys(data, _SET_KEYS_V1 if type(version) is int and version == 1 else _SET_KEYS, "")
+        known = type(version) is int and version in _SET_KEYS
+        fields = _exact_keys(data, _SET_KEYS[version] if known else _SET_KEYS[SCHEMA_VERSION], "")
         if fields["format"] != FORMAT_NAME:
             raise AnnotationError("format", f"expected {FORMAT_NAME!r}, got {fields['format']!r}")
-        if type(version) is not int or version not in (1, SCHEMA_VERSION):
+        if not known:
             raise AnnotationError(
                 "schema_version",
                 f"version {version!r} is not supported (this version of NPC Desktop reads versions 1 to {SCHEMA_VERSION})",
@@ -270,7 +311,15 @@ class AnnotationSet:
         if not isinstance(raw_rois, list):
             raise AnnotationError("rois", f"must be a list, got {type(raw_rois).__name__}")
         rois = [RectRoi.from_dict(item, where=f"rois[{i}]") for i, item in enumerate(raw_rois)]
-        return cls(study, rois, label, fields.get("last_staging"))
+        raw_measurements = fields.get("measurements", [])
+        if not isinstance(raw_measurements, list):
+            raise AnnotationError("measurements", f"must be a list, got {type(raw_measurements).__name__}")
+        measurements = [measurement_from_dict(item, where=f"measurements[{i}]")
+                        for i, item in enumerate(raw_measurements)]
+        raw_cricoid = fields.get("cricoid_level")
+        cricoid = CricoidLevel.from_dict(raw_cricoid, where="cricoid_level") if raw_cricoid is not None else None
+        return cls(study, rois, label, fields.get("last_staging"), measurements=measurements,
+                   cricoid_level=cricoid, tnm_form=fields.get("tnm_form"))
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -282,8 +331,8 @@ class AnnotationSet:
                 "study_instance_uid",
                 f"ROI {roi.id} is on study {roi.study_instance_uid}, not this set's {self._study_uid}",
             )
-        if roi.id in self._by_id:
-            raise AnnotationError("id", f"an ROI with id {roi.id} already exists")
+        if self._id_in_use(roi.id):
+            raise AnnotationError("id", f"an ROI or measurement with id {roi.id} already exists")
 
     def _commit(self, event: AnnotationEvent) -> Any:
         self._mutate(event)
@@ -295,21 +344,38 @@ class AnnotationSet:
             self._check_new(event.roi)
             self._rois.insert(min(event.index, len(self._rois)), event.roi)
             self._by_id[event.roi.id] = event.roi
+            inserted: list[Measurement] = []
+            try:
+                for position, measurement in event.measurements:
+                    self._check_new_measurement(measurement)
+                    self._insert_measurement(position, measurement)
+                    inserted.append(measurement)
+            except (AnnotationError, TypeError):  # all or nothing
+                for measurement in reversed(inserted):
+                    self._drop_measurement(measurement)
+                self._rois.remove(event.roi)
+                del self._by_id[event.roi.id]
+                raise
         elif isinstance(event, RoiRemoved):
             self._expect(event.roi)
+            if self._attached_axes(event.roi.id) != event.measurements:
+                raise ValueError(f"stale event: the node axes of ROI {event.roi.id} are not the ones it removes")
+            for _, measurement in reversed(event.measurements):
+                self._drop_measurement(measurement)
             self._rois.remove(event.roi)
             del self._by_id[event.roi.id]
         elif isinstance(event, RoiUpdated):
             if event.old.id != event.new.id:
                 raise ValueError("an update must keep the ROI id")
             self._expect(event.old)
+            self._check_roi_change(event.old, event.new)
             self._rois[self._rois.index(event.old)] = event.new
             self._by_id[event.new.id] = event.new
         elif isinstance(event, LabelChanged):
             if self._label != event.old:
                 raise ValueError("stale event: the patient label is not the one the event changes")
             self._label = event.new
-        else:
+        elif not self._mutate_measurement(event):
             raise TypeError(f"not an annotation event: {event!r}")
 
     def _expect(self, roi: RectRoi) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 from npc_desktop.core.annotation.labels import PatientLabel
+from npc_desktop.core.annotation.measurements import CricoidLevel, Measurement
 from npc_desktop.core.annotation.rois import RectRoi
 
 # --------------------------------------------------------------------------------------------------
@@ -19,18 +20,29 @@ from npc_desktop.core.annotation.rois import RectRoi
 
 @dataclass(frozen=True)
 class RoiAdded:
-    """``roi`` was inserted at position ``index``."""
+    """``roi`` was inserted at position ``index``.
+
+    ``measurements`` are the ``(position, measurement)`` pairs inserted with it, in ascending
+    position: only when undoing a :class:`RoiRemoved` that took the node's axes with it.
+    """
 
     roi: RectRoi
     index: int
+    measurements: tuple[tuple[int, Measurement], ...] = ()
 
 
 @dataclass(frozen=True)
 class RoiRemoved:
-    """``roi`` was removed from position ``index``."""
+    """``roi`` was removed from position ``index``.
+
+    Removing a lymph-node ROI removes its :class:`NodeAxes` in the same event:
+    ``measurements`` holds their ``(position, measurement)`` pairs in ascending position, so that
+    one undo brings both back.
+    """
 
     roi: RectRoi
     index: int
+    measurements: tuple[tuple[int, Measurement], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,51 @@ class LabelChanged:
     new: PatientLabel
 
 
-AnnotationEvent = Union[RoiAdded, RoiRemoved, RoiUpdated, LabelChanged]
+@dataclass(frozen=True)
+class MeasurementAdded:
+    """``measurement`` (a ruler or node axes) was inserted at position ``index``."""
+
+    measurement: Measurement
+    index: int
+
+
+@dataclass(frozen=True)
+class MeasurementRemoved:
+    """``measurement`` was removed from position ``index``."""
+
+    measurement: Measurement
+    index: int
+
+
+@dataclass(frozen=True)
+class MeasurementUpdated:
+    """The measurement at ``index`` was replaced: ``old`` and ``new`` share one id and type."""
+
+    old: Measurement
+    new: Measurement
+    index: int
+
+
+@dataclass(frozen=True)
+class CricoidLevelChanged:
+    """The study's cricoid level was set, moved or cleared (None)."""
+
+    old: Optional[CricoidLevel]
+    new: Optional[CricoidLevel]
+
+
+@dataclass(frozen=True)
+class TnmFormChanged:
+    """The stored TNM form (a JSON object, or None) changed from ``old`` to ``new``."""
+
+    old: Optional[dict[str, Any]]
+    new: Optional[dict[str, Any]]
+
+
+AnnotationEvent = Union[
+    RoiAdded, RoiRemoved, RoiUpdated, LabelChanged,
+    MeasurementAdded, MeasurementRemoved, MeasurementUpdated, CricoidLevelChanged, TnmFormChanged,
+]
 
 E = TypeVar("E")
 

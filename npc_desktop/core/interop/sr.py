@@ -6,6 +6,10 @@ POLYLINE of five (column, row) points on the source image, in DICOM's pixel-edge
 lymph node; the tracking identifier is the ROI id and the tracking UID is derived from it
 (``2.25.<the UUID as an integer>``), so a re-import keeps the ids.
 
+Rulers, node axes and the cricoid level are added as described in :mod:`.sr_measurements`
+(the Length / Bidirectional encodings OHIF reads); :func:`build_sr` also takes ``extra_groups``,
+further TID 1500 measurement groups built by other packages.
+
 The SR references the source images by SOP Class and Instance UID and copies the patient and
 study attributes from their headers, which are read without pixel data. The source files are
 only ever opened for reading.
@@ -14,29 +18,35 @@ only ever opened for reading.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.measurements import CricoidLevel, Measurement
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.annotation.validation import utc_now
 from npc_desktop.core.dicom.index import StudyIndex
 from npc_desktop.core.dicom.sources import FileRef
+from npc_desktop.core.interop.sr_common import SrError, first_frame, id_from_tracking, series_of_instances, tracking_uid
+from npc_desktop.core.interop.sr_measurements import SrMeasurements, measurement_groups, read_sr_measurements
 
 if TYPE_CHECKING:
     import highdicom as hd
 
 __all__ = [
     "FINDING_CODES",
+    "SrContent",
     "SrError",
+    "annotated_images",
     "build_sr",
+    "read_sr",
     "export_sr",
     "read_source_headers",
     "source_headers_for",
@@ -53,10 +63,7 @@ FINDING_CODES: dict[RoiKind, Code] = {
 _KIND_OF_CODE = {(c.scheme_designator, c.value): kind for kind, c in FINDING_CODES.items()}
 _DEVICE_UID = "2.25." + str(uuid.uuid5(uuid.NAMESPACE_URL, "https://npc-desktop/sr-device").int)
 _PathLike = Union[str, Path]
-
-
-class SrError(ValueError):
-    """An SR cannot be written or read; the message names the file or ROI."""
+_OnImage = Union[RectRoi, Measurement, CricoidLevel]
 
 
 def roi_polyline(roi: RectRoi) -> np.ndarray:
@@ -73,8 +80,13 @@ def roi_polyline(roi: RectRoi) -> np.ndarray:
     )
 
 
-def _tracking_uid(roi_id: str) -> str:
-    return "2.25." + str(uuid.UUID(roi_id).int)
+def annotated_images(annotations: AnnotationSet) -> list[_OnImage]:
+    """Every ROI, measurement and the cricoid level of a set: what :func:`source_headers_for`
+    needs to find the headers of all the images an SR of the set references."""
+    items: list[_OnImage] = [*annotations.rois, *annotations.measurements]
+    if annotations.cricoid_level is not None:
+        items.append(annotations.cricoid_level)
+    return items
 
 
 def read_source_headers(files: Iterable[Union[_PathLike, FileRef]]) -> list[Dataset]:
@@ -96,8 +108,9 @@ def read_source_headers(files: Iterable[Union[_PathLike, FileRef]]) -> list[Data
     return headers
 
 
-def source_headers_for(index: StudyIndex, rois: Iterable[RectRoi]) -> list[Dataset]:
-    """Headers of the images the ROIs are drawn on, found through a study index.
+def source_headers_for(index: StudyIndex, rois: Iterable[_OnImage]) -> list[Dataset]:
+    """Headers of the images the ROIs (or measurements, see :func:`annotated_images`) are drawn
+    on, found through a study index.
 
     Raises
     ------
@@ -126,13 +139,15 @@ def build_sr(
     sop_instance_uid: Optional[str] = None,
     series_description: str = "NPC Desktop ROIs",
     manufacturer: str = "NPC Desktop",
+    extra_groups: Sequence[Any] = (),
 ) -> hd.sr.Comprehensive3DSR:
-    """Build a Comprehensive 3D SR (TID 1500) with one image region per ROI.
+    """Build a Comprehensive 3D SR (TID 1500) with one image region per ROI, then the
+    measurements and the cricoid level of an annotation set, then ``extra_groups``.
 
     Parameters
     ----------
     annotations
-        An annotation set or ROIs of one study.
+        An annotation set (ROIs, measurements, cricoid level) or ROIs of one study.
     source_headers
         Headers of (at least) every image a ROI is drawn on, e.g. from
         :func:`source_headers_for`; only those referenced become evidence.
@@ -142,6 +157,9 @@ def build_sr(
         Of the new SR; new UIDs by default.
     series_description, manufacturer
         Written into the SR.
+    extra_groups
+        Further highdicom measurement groups (TID 1410/1411/1501), e.g. qualitative evaluations,
+        appended after the annotations' groups.
 
     Returns
     -------
@@ -150,13 +168,15 @@ def build_sr(
     Raises
     ------
     SrError
-        If there are no ROIs, a ROI's image has no header, or the ROIs span several studies.
+        If there is nothing to export, an image has no header, or the ROIs span several studies.
     """
     import highdicom as hd  # imported on use: it adds 0.4 s to the start-up of anything importing this
 
     rois = list(annotations.rois if isinstance(annotations, AnnotationSet) else annotations)
-    if not rois:
-        raise SrError("there are no ROIs to export")
+    measurements = list(annotations.measurements) if isinstance(annotations, AnnotationSet) else []
+    cricoid = annotations.cricoid_level if isinstance(annotations, AnnotationSet) else None
+    if not rois and not measurements and cricoid is None and not extra_groups:
+        raise SrError("there are no ROIs or measurements to export")
     by_uid = {str(ds.SOPInstanceUID): ds for ds in source_headers}
     groups = []
     for roi in rois:
@@ -180,15 +200,18 @@ def build_sr(
         )
         groups.append(
             hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
-                tracking_identifier=hd.sr.TrackingIdentifier(uid=_tracking_uid(roi.id), identifier=roi.id),
+                tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(roi.id), identifier=roi.id),
                 referenced_region=region,
                 finding_type=FINDING_CODES[roi.kind],
             )
         )
-    studies = {str(by_uid[r.sop_instance_uid].StudyInstanceUID) for r in rois}
+    groups.extend(measurement_groups(measurements, cricoid, by_uid))
+    groups.extend(extra_groups)
+    on_images: list[_OnImage] = [*rois, *measurements, *([cricoid] if cricoid is not None else [])]
+    studies = {str(by_uid[r.sop_instance_uid].StudyInstanceUID) for r in on_images}
     if len(studies) != 1:
-        raise SrError(f"the ROIs span {len(studies)} studies; export one study per SR")
-    evidence = [by_uid[uid] for uid in dict.fromkeys(r.sop_instance_uid for r in rois)]
+        raise SrError(f"the annotations span {len(studies)} studies; export one study per SR")
+    evidence = [by_uid[uid] for uid in dict.fromkeys(r.sop_instance_uid for r in on_images)]
     observer = hd.sr.ObservationContext(
         observer_device_context=hd.sr.ObserverContext(
             observer_type=codes.DCM.Device,
@@ -241,40 +264,8 @@ def export_sr(
     return target
 
 
-def _series_of_instances(sr: Dataset) -> dict[str, str]:
-    series: dict[str, str] = {}
-    for name in ("CurrentRequestedProcedureEvidenceSequence", "PertinentOtherEvidenceSequence"):
-        for study in getattr(sr, name, []):
-            for item in getattr(study, "ReferencedSeriesSequence", []):
-                for sop in getattr(item, "ReferencedSOPSequence", []):
-                    series[str(sop.ReferencedSOPInstanceUID)] = str(item.SeriesInstanceUID)
-    return series
-
-
 def _roi_id(group: "hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations") -> str:
-    identifier = group.tracking_identifier
-    if identifier:
-        try:
-            if str(uuid.UUID(identifier)) == identifier:
-                return identifier
-        except ValueError:
-            pass
-    tracking_uid = str(group.tracking_uid or "")
-    if tracking_uid.startswith("2.25."):
-        try:
-            return str(uuid.UUID(int=int(tracking_uid[5:])))
-        except ValueError:
-            pass
-    return str(uuid.uuid4())
-
-
-def _first_frame(value: object) -> Optional[int]:
-    # ReferencedFrameNumber is IS with VM 1-n: a single value, a MultiValue or empty.
-    if value is None or value == "":
-        return None
-    if isinstance(value, MultiValue):
-        return int(value[0]) if len(value) else None
-    return int(value)  # type: ignore[call-overload]
+    return id_from_tracking(group.tracking_identifier, group.tracking_uid) or str(uuid.uuid4())
 
 
 def read_sr_rois(source: Union[_PathLike, Dataset]) -> list[RectRoi]:
@@ -300,14 +291,13 @@ def read_sr_rois(source: Union[_PathLike, Dataset]) -> list[RectRoi]:
     """
     import highdicom as hd
 
-    name = str(source) if not isinstance(source, Dataset) else "the SR dataset"
+    dataset, name = _open(source)
     try:
-        dataset = source if isinstance(source, Dataset) else pydicom.dcmread(source)
         sr = hd.sr.Comprehensive3DSR.from_dataset(dataset, copy=False)
         reports = sr.content.get_planar_roi_measurement_groups()
     except Exception as exc:  # highdicom/pydicom raise many types for a foreign object
         raise SrError(f"{name} is not a readable measurement report: {exc}") from exc
-    series_of = _series_of_instances(dataset)
+    series_of = series_of_instances(dataset)
     study = str(dataset.StudyInstanceUID)
     rois = []
     for group in reports:
@@ -319,7 +309,7 @@ def read_sr_rois(source: Union[_PathLike, Dataset]) -> list[RectRoi]:
         points = np.asarray(region.value, dtype=float)
         source_image = region.ContentSequence[0].ReferencedSOPSequence[0]
         sop_uid = str(source_image.ReferencedSOPInstanceUID)
-        frame = _first_frame(source_image.get("ReferencedFrameNumber"))
+        frame = first_frame(source_image.get("ReferencedFrameNumber"))
         if sop_uid not in series_of:
             raise SrError(f"{name}: image {sop_uid} is referenced but not listed in the evidence")
         rois.append(
@@ -337,3 +327,44 @@ def read_sr_rois(source: Union[_PathLike, Dataset]) -> list[RectRoi]:
             )
         )
     return rois
+
+
+def _open(source: Union[_PathLike, Dataset]) -> tuple[Dataset, str]:
+    if isinstance(source, Dataset):
+        return source, "the SR dataset"
+    try:
+        return pydicom.dcmread(source), str(source)
+    except Exception as exc:  # pydicom raises many types for a foreign file
+        raise SrError(f"{source} is not a readable measurement report: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SrContent:
+    """Everything :func:`read_sr` reads back: the ROIs and the measurements."""
+
+    rois: tuple[RectRoi, ...]
+    measurements: SrMeasurements
+
+
+def read_sr(source: Union[_PathLike, Dataset], source_headers: Sequence[Dataset] = ()) -> SrContent:
+    """Read ROIs, rulers, node axes and the cricoid level back from a TID 1500 SR.
+
+    Parameters
+    ----------
+    source
+        An SR file or dataset.
+    source_headers
+        Headers of the images the measurements are on, e.g. ``source_headers_for(index,
+        ...)`` for the SR's evidence; needed for node axes (their pixel spacing) and the cricoid
+        level (its patient position), not for ROIs and rulers.
+
+    Raises
+    ------
+    SrError
+        If the object is not a readable measurement report or a needed header is missing.
+    """
+    dataset, name = _open(source)
+    rois = read_sr_rois(dataset)
+    headers = {str(ds.SOPInstanceUID): ds for ds in source_headers}
+    measurements = read_sr_measurements(dataset, series_of_instances(dataset), headers, name=name)
+    return SrContent(tuple(rois), measurements)

@@ -286,7 +286,7 @@ def _corrupt(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     ("path", "value", "field"),
     [
         ("format", "something-else", "format"),
-        ("schema_version", 3, "schema_version"),
+        ("schema_version", 4, "schema_version"),
         ("last_staging", [], "last_staging"),
         ("schema_version", "1", "schema_version"),
         ("schema_version", True, "schema_version"),
@@ -342,7 +342,8 @@ def test_serialised_form_has_no_phi(demo_study) -> None:
     roi_keys = set(aset.to_dict()["rois"][0])
     assert roi_keys == {"id", "kind", "study_instance_uid", "series_instance_uid", "sop_instance_uid",
                         "frame_number", "row0", "col0", "row1", "col1", "created", "modified", "author"}
-    assert set(aset.to_dict()) == {"format", "schema_version", "study_instance_uid", "label", "rois", "last_staging"}
+    assert set(aset.to_dict()) == {"format", "schema_version", "study_instance_uid", "label", "rois", "last_staging",
+                                   "measurements", "cricoid_level", "tnm_form"}
 
 
 def test_timestamps_survive_round_trip_in_other_zones() -> None:

@@ -141,7 +141,7 @@ def test_corrupt_file_is_moved_aside_and_backup_used(tmp_path: Path, content: by
 def test_unknown_schema_is_reported_as_such(tmp_path: Path) -> None:
     store = AnnotationStore(tmp_path)
     data = filled(1).to_dict()
-    data["schema_version"] = 3
+    data["schema_version"] = 4
     store.directory.mkdir(exist_ok=True)
     store.path_for(STUDY).write_text(json.dumps(data))
     result = store.load(STUDY)

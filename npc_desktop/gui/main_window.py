@@ -48,6 +48,8 @@ from npc_desktop.gui.staging.results_panel import ResultsPanel
 from npc_desktop.gui.staging.staging_ui import StagingUi
 from npc_desktop.gui.state import ClaheSettings, CursorInfo, IngestMessage, Preset, Tool
 from npc_desktop.gui.status_readouts import StatusReadouts
+from npc_desktop.gui.tnm.tnm_panel import TnmPanel
+from npc_desktop.gui.tnm_wiring import connect_tnm
 from npc_desktop.gui.viewer.clahe_panel import ClahePanel
 from npc_desktop.gui.viewer.messages_panel import MessagesPanel
 from npc_desktop.gui.viewer.overlay import format_date, format_person_name
@@ -108,7 +110,10 @@ class MainWindow(QMainWindow):
         self.results = ResultsPanel(self.session, self)
         self.results_dock = self._dock("resultsDock", "Staging Results", self.results,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tnm_panel = TnmPanel(self.session, self)
+        self.tnm_dock = self._dock("tnmDock", "TNM", self.tnm_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.patch_dock, self.results_dock)
+        self.tabifyDockWidget(self.results_dock, self.tnm_dock)
         self.patch_dock.raise_()
         self.kind_selector = RoiKindSelector(self.session, self)
         self.clahe_panel = ClahePanel(self.session, self)
@@ -126,13 +131,14 @@ class MainWindow(QMainWindow):
         self.loaded_label, self.warnings_button = self.readouts.loaded_label, self.readouts.warnings_button
         self.annotation_ui = AnnotationUi(context, session, self._on_save_state)
         docks = (self.browser_dock, self.messages_dock, self.label_dock, self.roi_dock, self.patch_dock,
-                 self.results_dock)
+                 self.results_dock, self.tnm_dock)
         menus = build_menus(self, self.actions_by_name, [dock.toggleViewAction() for dock in docks])
         self.recent_menu, self.export_menu, self.preset_menu = menus["recent"], menus["export"], menus["presets"]
         self._refresh_recent()
         self.toolbar = build_toolbar(self, self.actions_by_name, self.preset_menu, self.kind_selector,
                                      self.clahe_panel)
         self._connect()
+        connect_tnm(self.tnm_panel, session.staging, self.results)
         self.setAcceptDrops(True)
         self._restore()
 

@@ -124,13 +124,15 @@ def _parse_time(name: str, value: Any) -> datetime:
     return _check_time(name, parsed)
 
 
-def _exact_keys(data: Any, keys: frozenset[str], where: str) -> Mapping[str, Any]:
+def _exact_keys(data: Any, keys: frozenset[str], where: str, *,
+                optional: frozenset[str] = frozenset()) -> Mapping[str, Any]:
+    """``data`` as a mapping with every key of ``keys``, any of ``optional`` and nothing else."""
     if not isinstance(data, Mapping):
         raise AnnotationError(where or "document", f"must be an object, got {type(data).__name__}")
     missing = sorted(keys - data.keys())
     if missing:
         raise AnnotationError(_join(where, missing[0]), "is missing")
-    unknown = sorted(str(k) for k in data.keys() - keys)
+    unknown = sorted(str(k) for k in data.keys() - keys - optional)
     if unknown:
         raise AnnotationError(_join(where, unknown[0]), "is not a known field")
     return data

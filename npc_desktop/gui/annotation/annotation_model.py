@@ -9,7 +9,7 @@ signals.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterable, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -24,6 +24,9 @@ from npc_desktop.core.annotation.validation import AnnotationError, utc_now
 from npc_desktop.gui.annotation.annotation_commands import AnnotationCommand, Operation
 from npc_desktop.gui.annotation.roi_style import KIND_NAMES
 from npc_desktop.gui.annotation.study_files import READ_ONLY_ADVICE, StudyFiles
+
+_BY_HAND = object()
+"""``set_label``'s default source: the clinician chose the stage by hand."""
 
 
 class AnnotationModel(StudyFiles):
@@ -159,15 +162,24 @@ class AnnotationModel(StudyFiles):
             self.kind_changed.emit(kind.value)
 
     def set_label(self, *, stage: Optional[Union[Stage, str]] = None, reviewer: Optional[str] = None,
-                  note: Optional[str] = None) -> bool:
-        """Change the current study's patient label (the fields given); one undo step."""
+                  note: Optional[str] = None, source: object = _BY_HAND) -> bool:
+        """Change the current study's patient label (the fields given); one undo step.
+
+        A stage changed by hand (no ``source``) is the clinician's own: it drops the record that
+        the stage came from TNM. ``source`` (``"tnm:IVA"``, see
+        :func:`~npc_desktop.core.annotation.labels.tnm_source`) says where a new stage came from.
+        """
         annotations = self.current
         if annotations is None:
             return False
         old = annotations.label
-        changes = {}
+        changes: dict[str, Any] = {}
         if stage is not None and Stage(stage) is not old.stage:
             changes["stage"] = Stage(stage)
+        if source is not _BY_HAND and source != old.source:
+            changes["source"] = source
+        elif "stage" in changes and source is _BY_HAND and old.source is not None:
+            changes["source"] = None
         if reviewer is not None and (reviewer.strip() or None) != old.reviewer:
             changes["reviewer"] = reviewer.strip() or None
         if note is not None and note != old.note:
@@ -179,10 +191,23 @@ class AnnotationModel(StudyFiles):
         except AnnotationError as exc:
             self.problem.emit("Cannot change the patient label", str(exc))
             return False
-        text = {"stage": "Set Stage", "reviewer": "Set Reviewer", "note": "Edit Note"}[next(iter(changes))]
-        if len(changes) > 1:
+        text = {"stage": "Set Stage", "source": "Set Stage", "reviewer": "Set Reviewer",
+                "note": "Edit Note"}[next(iter(changes))]
+        if source is not _BY_HAND and source is not None:
+            text = "Use TNM Stage"
+        elif len(changes) > 1 and set(changes) != {"stage", "source"}:
             text = "Edit Patient Label"
         return self._push(annotations, text, lambda: annotations.set_label(new))
+
+    def set_tnm_form(self, form: Optional[Mapping[str, Any]], text: str = "Edit TNM Form") -> bool:
+        """Store the current study's TNM form (a ``TnmForm.to_dict()``); one undo step, autosaved.
+
+        Nothing happens when the form is unchanged. ``text`` is what the Edit menu says.
+        """
+        annotations = self.current
+        if annotations is None or annotations.tnm_form == (None if form is None else dict(form)):
+            return False
+        return self._push(annotations, text, lambda: annotations.set_tnm_form(form))
 
     def import_rois(self, rois: Iterable[RectRoi], source: str) -> str:
         """Add imported ROIs in one undo step; returns a one-line summary.

@@ -1,4 +1,5 @@
-"""The patient label: stage III / IVa / unknown, reviewer and note of the current study."""
+"""The patient label: stage III / IVa / unknown, reviewer and note of the current study, and whether
+the stage was filled from the TNM stage group."""
 
 from __future__ import annotations
 
@@ -114,7 +115,10 @@ class PatientLabelPanel(QWidget):
             return
         when = label.modified.astimezone().strftime("%Y-%m-%d %H:%M")
         by = f" by {label.reviewer}" if label.reviewer else ""
-        self.status.setText(f"Stage {STAGE_TEXT[label.stage]}, set {when}{by}")
+        origin = f" from TNM stage {label.tnm_stage}" if label.tnm_stage is not None else ""
+        self.status.setText(f"Stage {STAGE_TEXT[label.stage]}{origin}, set {when}{by}")
+        self.status.setToolTip("Filled from the study's TNM stage group; choosing a stage by hand makes it your own"
+                               if origin else "")
 
     # -- view -> model ----------------------------------------------------------------------------
 

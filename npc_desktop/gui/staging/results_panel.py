@@ -34,6 +34,7 @@ HEADLINE_SCALE = 1.4
 PATCH_ROWS_ALWAYS_SHOWN = 3
 MEMBER_ROWS_ALWAYS_SHOWN = 3
 DISSENT_COLOUR = QColor(255, 160, 120)
+TNM_DISCORDANT_STYLE = "background: #7a1f12; color: #ffe0d6; font-weight: bold; padding: 3px;"
 
 
 def _item(text: str, *, align_right: bool = False, colour: Optional[QColor] = None, bold: bool = False) -> QTableWidgetItem:
@@ -90,6 +91,11 @@ class ResultsPanel(QWidget):
         self.agreement_label = QLabel(self)
         self.agreement_label.setObjectName("patientAgreement")
         self.agreement_label.setWordWrap(True)
+        self.tnm_line = QLabel(self)
+        self.tnm_line.setObjectName("tnmLine")
+        self.tnm_line.setWordWrap(True)
+        self.tnm_line.setToolTip("The TNM stage group of the study's TNM form (TNM dock) beside the ensemble's class")
+        self.tnm_discordant = False
         self.patches = RowFittedTable("patchTable", ["Patch", "Slice", "Class", "P", "P", "Agree"],
                                       min_rows=PATCH_ROWS_ALWAYS_SHOWN, parent=self)
         self.members_title = QLabel(self)
@@ -110,7 +116,8 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
-        for widget in (self.banner, self.stale_note, self.empty, self.stage_label, self.agreement_label):
+        for widget in (self.banner, self.stale_note, self.empty, self.stage_label, self.agreement_label,
+                       self.tnm_line):
             layout.addWidget(widget)
         layout.addWidget(self.patches, 2)
         layout.addWidget(self.members_title)
@@ -177,6 +184,7 @@ class ResultsPanel(QWidget):
         self.banner.setVisible(has and staged.result.untrained_demo)
         self.stale_note.setVisible(has and self.session.staging.stale)
         self.stage_button.setText("Stage Again" if has else "Stage ROIs")
+        self.tnm_line.setVisible(has and bool(self.tnm_line.text()))
         self._patch_index = None
         if staged is None:
             self.patches.setRowCount(0)
@@ -234,6 +242,14 @@ class ResultsPanel(QWidget):
         self.stale_note.setVisible(stale and staged is not None)
         for widget in self._result_widgets:
             widget.setEnabled(not stale)
+
+    def show_tnm(self, text: str, discordant: bool) -> None:
+        """The study's TNM stage and whether it is discordant with the ensemble (highlighted), shown
+        under the ensemble's result; an empty ``text`` hides the line."""
+        self.tnm_discordant = discordant
+        self.tnm_line.setText(text)
+        self.tnm_line.setStyleSheet(TNM_DISCORDANT_STYLE if discordant else "color: #a0a3a8;")
+        self.tnm_line.setVisible(bool(text) and self.session.staging.staged is not None)
 
     # -- user -> session -----------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ class FindingsChecklist(QWidget):
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget() is not None and item.widget() is not self.primary_side:
+                item.widget().hide()
                 item.widget().deleteLater()
         self.boxes.clear()
         self._texts.clear()

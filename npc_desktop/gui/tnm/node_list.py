@@ -36,6 +36,7 @@ class NodeList(QWidget):
         self.side_boxes: dict[str, QComboBox] = {}
         self.retro_boxes: dict[str, QCheckBox] = {}
         self.details: dict[str, QLabel] = {}
+        self.name_buttons: dict[str, QPushButton] = {}
         self._ids: tuple[str, ...] = ()
         self._empty = QLabel(NO_NODES_TEXT, self)
         self._empty.setObjectName("noNodes")
@@ -60,10 +61,12 @@ class NodeList(QWidget):
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget() is not None and item.widget() is not self._empty:
+                item.widget().hide()
                 item.widget().deleteLater()
         self.side_boxes.clear()
         self.retro_boxes.clear()
         self.details.clear()
+        self.name_buttons.clear()
         self._ids = tuple(row.roi_id for row in rows)
         self._empty.setVisible(not rows)
         if not rows:
@@ -97,4 +100,5 @@ class NodeList(QWidget):
             self.side_boxes[row.roi_id] = side
             self.retro_boxes[row.roi_id] = retro
             self.details[row.roi_id] = detail
+            self.name_buttons[row.roi_id] = name
 

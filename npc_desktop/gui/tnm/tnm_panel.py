@@ -36,6 +36,8 @@ from npc_desktop.gui.tnm.node_list import NodeList
 from npc_desktop.gui.tnm.stage_box import StageBox
 
 PROBLEM_STYLE = "background: #7a1f12; color: #ffe0d6; padding: 4px;"
+SUMMARY_STYLE = "padding: 4px 6px; font-weight: bold;"
+SUMMARY_DISCORDANT_STYLE = "padding: 4px 6px; font-weight: bold; background: #7a1f12; color: #ffe0d6;"
 M_CHOICES: tuple[tuple[str, Optional[str]], ...] = (("M0", "M0"), ("M1", "M1"), ("not entered", None))
 
 
@@ -66,6 +68,10 @@ class TnmPanel(QWidget):
         self.replace_form.setObjectName("tnmReplaceForm")
         self.replace_form.setToolTip("Replace the unreadable form with an empty one (undoable)")
         self.stage_box = StageBox(self)
+        self.summary = QLabel(self)
+        self.summary.setObjectName("tnmSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setToolTip("Stays in view while the form scrolls; the Stage group below has the reasons")
         self.findings = FindingsChecklist(self)
         self.nodes = NodeList(self)
         self.m_buttons: dict[Optional[str], QRadioButton] = {}
@@ -97,6 +103,8 @@ class TnmPanel(QWidget):
         self.scroll.viewport().installEventFilter(self)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.summary)
         outer.addWidget(self.scroll)
         self._connect()
         self.refresh()
@@ -201,7 +209,12 @@ class TnmPanel(QWidget):
             call = None
         compared = tnm_view.comparison(self.assessment, call)
         self.stage_box.show_ensemble(tnm_view.ensemble_line(call), compared)
-        self.summary_changed.emit(*tnm_view.results_line(self.assessment, compared))
+        line, discordant = tnm_view.results_line(self.assessment, compared)
+        categories = tnm_view.categories_text(self.assessment)
+        self.summary.setText(f"{categories}: {line}" if categories and line else line)
+        self.summary.setVisible(bool(line))
+        self.summary.setStyleSheet(SUMMARY_DISCORDANT_STYLE if discordant else SUMMARY_STYLE)
+        self.summary_changed.emit(line, discordant)
 
     def _volumes(self) -> dict[str, Any]:
         return {v.meta.series_instance_uid: v for v in self.host.loaded_volumes() if v is not None}

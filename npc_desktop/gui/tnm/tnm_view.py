@@ -137,6 +137,13 @@ def label_offer(assessment: Optional[TnmAssessment], label: Optional[PatientLabe
     return LabelOffer(label_stage, source, f"Sets the patient stage to {label_stage} (from TNM stage {stage})")
 
 
+def categories_text(assessment: Optional[TnmAssessment]) -> str:
+    """``"T3 N1 M0"`` (``"T?"`` for an undetermined axis); empty without an assessment."""
+    if assessment is None:
+        return ""
+    return " ".join(call.value or f"{call.axis.value}?" for call in (assessment.t, assessment.n, assessment.m))
+
+
 def results_line(assessment: Optional[TnmAssessment], compared: Optional[EnsembleComparison]) -> tuple[str, bool]:
     """The line of the Staging Results dock: the TNM stage and its agreement; whether discordant."""
     if assessment is None:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.annotation_set import SCHEMA_VERSION, AnnotationSet
 from npc_desktop.core.annotation.autosave import Autosaver
 from npc_desktop.core.annotation.labels import PatientLabel
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
@@ -103,7 +103,7 @@ def test_record_is_saved_with_the_annotations_and_phi_free(tmp_path: Path) -> No
         aset.last_staging = record.to_dict()
         saver.pending = True
     saved = json.loads(store.path_for(STUDY).read_text(encoding="utf-8"))
-    assert saved["schema_version"] == 2 and saved["last_staging"]["bundle"]["sha256"] == "ab" * 32
+    assert saved["schema_version"] == SCHEMA_VERSION and saved["last_staging"]["bundle"]["sha256"] == "ab" * 32
     loaded = store.load(STUDY)
     again = StagingRecord.from_dict(loaded.annotations.last_staging)
     assert again.roi_revision == roi_revision(loaded.annotations.rois)
@@ -113,7 +113,8 @@ def test_record_is_saved_with_the_annotations_and_phi_free(tmp_path: Path) -> No
 def test_version_1_files_still_load(tmp_path: Path) -> None:
     store = AnnotationStore(tmp_path)
     old = AnnotationSet(STUDY, [make_roi(0)]).to_dict()
-    del old["last_staging"]
+    for later in ("last_staging", "measurements", "cricoid_level", "tnm_form"):  # fields added after version 1
+        old.pop(later, None)
     old["schema_version"] = 1
     store.directory.mkdir(parents=True, exist_ok=True)
     store.path_for(STUDY).write_text(json.dumps(old), encoding="utf-8")
@@ -123,7 +124,7 @@ def test_version_1_files_still_load(tmp_path: Path) -> None:
     # The next save writes the current version, keeping the old file as the backup.
     result.annotations.add(make_roi(1))
     store.save(result.annotations)
-    assert json.loads(store.path_for(STUDY).read_text(encoding="utf-8"))["schema_version"] == 2
+    assert json.loads(store.path_for(STUDY).read_text(encoding="utf-8"))["schema_version"] == SCHEMA_VERSION
     assert json.loads(store.backup_path_for(STUDY).read_text(encoding="utf-8"))["schema_version"] == 1
 
 

@@ -14,12 +14,13 @@ from typing import Union
 
 import numpy as np
 
-from npc_desktop.core.annotation.colours import ROI_COLOUR_NAMES
+from npc_desktop.core.annotation.colours import ROI_COLOUR_NAMES, RULER_COLOUR_NAME
 from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.fileio import write_bytes_atomically
 from npc_desktop.core.models.headline import stage_headline
 from npc_desktop.core.reports.content import DISCLAIMER, UNTRAINED_BANNER, ReportContent
 from npc_desktop.core.reports.figures import agreement_chart_png
+from npc_desktop.core.reports.tnm_pdf import tnm_story
 
 PAGE_SIZES = ("A4", "Letter")
 KEY_SLICE_KINDS = {RoiKind.TUMOUR: "tumour", RoiKind.LYMPH_NODE: "lymph node"}
@@ -163,8 +164,11 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     ]))
     story.append(table)
 
+    # The clinical TNM stage comes first: the ensemble's result is a second opinion beside it.
+    story.extend(tnm_story(content.tnm, styles, w, _table))
+
     # Result
-    story.append(p("Result", styles["h2"]))
+    story.append(p("Ensemble result", styles["h2"]))
     agree, members = content.agreement
     result_text = _escape(stage_headline(content.stage, content.stage_probability, agree, members))
     if content.untrained:
@@ -185,8 +189,9 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     # Key images, two per row
     if content.key_images:
         legend = ", ".join(f"{ROI_COLOUR_NAMES[kind]} {word}" for kind, word in KEY_SLICE_KINDS.items())
-        heading = p(f"Key slices: ROIs ({legend}) with the ensemble Grad-CAM; orientation letters at the edges",
-                    styles["h2"])
+        heading = p(f"Key slices: ROIs ({legend}) with the ensemble Grad-CAM; rulers ({RULER_COLOUR_NAME}) and "
+                    f"node axes ({ROI_COLOUR_NAMES[RoiKind.LYMPH_NODE]}) with their lengths in mm; "
+                    "orientation letters at the edges", styles["h2"])
         cells = []
         cell_width = (w - 12) / 2
         for key in content.key_images:

@@ -51,7 +51,7 @@ def _engine(args: argparse.Namespace) -> Any:
 def _cmd_report(args: argparse.Namespace) -> int:
     from npc_desktop.cli.main import UsageError
     from npc_desktop.cli.staging import _load_volumes, _read_annotations
-    from npc_desktop.cli.tnm import tnm_beside_ensemble
+    from npc_desktop.cli.tnm_compare import tnm_beside_ensemble
     from npc_desktop.core.dicom import index_path
     from npc_desktop.core.models.errors import ModelError
     from npc_desktop.core.reports import Institution, ReportContentError, ReportWriteError, write_report_pdf

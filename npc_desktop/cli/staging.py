@@ -3,7 +3,7 @@
 ``npc-desktop stage STUDY_PATH [--annotations FILE] [--bundle DIR | --demo-bundle] [--json]``
     Stage the ROIs of a study with a model bundle and print per-patch and patient results, then
     the study's TNM stage beside the ensemble's class and whether they agree (``--json``: a
-    ``tnm`` object, see :func:`npc_desktop.cli.tnm.tnm_beside_ensemble`).
+    ``tnm`` object, see :func:`npc_desktop.cli.tnm_compare.tnm_beside_ensemble`).
     Without ``--annotations``, the ROIs the workstation autosaved for that study are used.
 ``npc-desktop bundle verify DIR`` / ``npc-desktop bundle info DIR``
     Check a bundle (manifest, SHA-256 of every file, each model in Keras safe mode) / describe it.
@@ -128,7 +128,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
         result = engine.stage_annotations(annotations, volumes)
     except (ModelError, StagingInputError) as exc:
         raise UsageError(str(exc)) from None
-    from npc_desktop.cli.tnm import tnm_beside_ensemble
+    from npc_desktop.cli.tnm_compare import tnm_beside_ensemble
 
     beside = tnm_beside_ensemble(annotations, volumes, result)
     if args.json:

@@ -117,6 +117,26 @@ def _table(rows: list[list[object]], widths: list[float], *, header_rows: int = 
     return table
 
 
+def _watermark(width: float, height: float) -> "ImageReader":  # noqa: F821
+    """The diagonal UNTRAINED DEMO mark as a transparent picture of the page.
+
+    A picture, not text, so that text extraction (screen readers, copy and paste, search) reads
+    the lines it crosses without its letters interleaved.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    from reportlab.lib.utils import ImageReader
+
+    figure = Figure(figsize=(width / 72, height / 72), dpi=110)
+    figure.text(0.5, 0.5, UNTRAINED_BANNER, rotation=40, ha="center", va="center", fontsize=40,
+                fontweight="bold", color=(0.7, 0.0, 0.1, 0.08), rotation_mode="anchor")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", transparent=True)
+    return ImageReader(io.BytesIO(buffer.getvalue()))
+
+
 def _probability_columns(content: ReportContent) -> tuple[str, int]:
     """For two classes the table shows P(second class); otherwise the winning class and its p."""
     if len(content.class_names) == 2:
@@ -334,13 +354,7 @@ def write_report_pdf(
             canvas.setFillColor(colors.HexColor("#b00020"))
             canvas.setFont(FONT_BOLD, 10)
             canvas.drawCentredString(width / 2, top - 16 * mm, UNTRAINED_BANNER)
-            canvas.saveState()
-            canvas.setFillColor(colors.Color(0.7, 0, 0.1, alpha=0.08))
-            canvas.setFont(FONT_BOLD, 40)
-            canvas.translate(width / 2, height / 2)
-            canvas.rotate(40)
-            canvas.drawCentredString(0, 0, UNTRAINED_BANNER)
-            canvas.restoreState()
+            canvas.drawImage(watermark, 0, 0, width=width, height=height, mask="auto")
         canvas.setFillColor(colors.HexColor("#555555"))
         canvas.setFont(FONT, 7)
         footer = f"Created {content.created.strftime('%Y-%m-%d %H:%M')}"
@@ -354,6 +368,7 @@ def write_report_pdf(
             canvas.drawCentredString(width / 2, margin / 2 + 9, UNTRAINED_BANNER)
         canvas.restoreState()
 
+    watermark = _watermark(*size) if content.untrained else None
     buffer = io.BytesIO()
     top_margin = margin + header_height + (6 * mm if content.untrained else 0)
     document = SimpleDocTemplate(

@@ -1,5 +1,8 @@
 """``npc-desktop report``: stage a study's ROIs and write the PDF report; registered by :mod:`npc_desktop.cli.main`.
 
+The report opens with the study's TNM section (its saved TNM form, see ``docs/tnm.md``); the
+command prints the ensemble's headline, then the TNM stage beside it and whether they agree.
+
 ``npc-desktop report STUDY_PATH -o REPORT.pdf [--bundle DIR | --demo-bundle] [--annotations FILE]
 [--page-size A4|Letter] [--deidentified [PSEUDONYM]] [--dicom REPORT.dcm] [--institution NAME] [--logo PNG]``
 """
@@ -48,6 +51,7 @@ def _engine(args: argparse.Namespace) -> Any:
 def _cmd_report(args: argparse.Namespace) -> int:
     from npc_desktop.cli.main import UsageError
     from npc_desktop.cli.staging import _load_volumes, _read_annotations
+    from npc_desktop.cli.tnm_compare import tnm_beside_ensemble
     from npc_desktop.core.dicom import index_path
     from npc_desktop.core.models.errors import ModelError
     from npc_desktop.core.reports import Institution, ReportContentError, ReportWriteError, write_report_pdf
@@ -70,7 +74,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     index = index_path(args.study_path)
     studies = {s.study_instance_uid: s for p in index.patients for s in p.studies}
     annotations = _read_annotations(args, list(studies))
-    volumes = _load_volumes(index, annotations, args.study_path)
+    # The series of rulers and the cricoid level too, for their lengths and slices in the TNM section.
+    measured = [m.series_instance_uid for m in annotations.measurements]
+    if annotations.cricoid_level is not None:
+        measured.append(annotations.cricoid_level.series_instance_uid)
+    volumes = _load_volumes(index, annotations, args.study_path,
+                            dict.fromkeys([*annotations.series_uids(), *measured]))
     try:
         engine = _engine(args)
         result = engine.stage_annotations(annotations, volumes)
@@ -84,6 +93,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         pdf = write_report_pdf(content, args.output, page_size=args.page_size)
         print(f"{stage_label_text(result)}")
+        print("\n".join(tnm_beside_ensemble(annotations, volumes, result).lines()))
         print(f"report written to {pdf}")
         if args.dicom:
             dcm = encapsulate_pdf(pdf, args.dicom, patient=content.patient,

@@ -1,7 +1,9 @@
 """Subcommands for staging (stage, bundle); registered by :mod:`npc_desktop.cli.main`.
 
 ``npc-desktop stage STUDY_PATH [--annotations FILE] [--bundle DIR | --demo-bundle] [--json]``
-    Stage the ROIs of a study with a model bundle and print per-patch and patient results.
+    Stage the ROIs of a study with a model bundle and print per-patch and patient results, then
+    the study's TNM stage beside the ensemble's class and whether they agree (``--json``: a
+    ``tnm`` object, see :func:`npc_desktop.cli.tnm_compare.tnm_beside_ensemble`).
     Without ``--annotations``, the ROIs the workstation autosaved for that study are used.
 ``npc-desktop bundle verify DIR`` / ``npc-desktop bundle info DIR``
     Check a bundle (manifest, SHA-256 of every file, each model in Keras safe mode) / describe it.
@@ -43,7 +45,11 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
 # -- stage ------------------------------------------------------------------------------------
 
 
-def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
+def _read_annotations(args: argparse.Namespace, study_uids: list[str], *, missing: str = "") -> Any:
+    """The study's annotations from ``--annotations`` or the workstation's autosave.
+
+    ``missing`` is the message when nothing is saved for the study (default: no saved ROIs).
+    """
     from npc_desktop.cli.main import UsageError
     from npc_desktop.core.annotation.annotation_set import AnnotationSet
     from npc_desktop.core.annotation.store import AnnotationStore
@@ -75,17 +81,18 @@ def _read_annotations(args: argparse.Namespace, study_uids: list[str]) -> Any:
                 # Loading may have moved a corrupt file aside and restored the backup: say so.
                 print("npc-desktop: warning: " + " ".join(loaded.message.splitlines()), file=sys.stderr)
             return loaded.annotations
-    raise UsageError(
+    raise UsageError(missing or (
         f"{args.study_path}: no saved ROIs for this study; draw them in the workstation or pass --annotations FILE"
-    )
+    ))
 
 
-def _load_volumes(index: Any, annotations: Any, study_path: str) -> dict[str, Any]:
+def _load_volumes(index: Any, annotations: Any, study_path: str, series_uids: Any = None) -> dict[str, Any]:
+    """Load ``series_uids`` (default: the series of the study's ROIs) from the index."""
     from npc_desktop.cli.main import UsageError
     from npc_desktop.core.dicom import SeriesNotFoundError, load_series
 
     volumes = {}
-    for uid in annotations.series_uids():
+    for uid in annotations.series_uids() if series_uids is None else series_uids:
         try:
             series = index.find_series(uid)
         except SeriesNotFoundError:
@@ -121,10 +128,13 @@ def _cmd_stage(args: argparse.Namespace) -> int:
         result = engine.stage_annotations(annotations, volumes)
     except (ModelError, StagingInputError) as exc:
         raise UsageError(str(exc)) from None
+    from npc_desktop.cli.tnm_compare import tnm_beside_ensemble
+
+    beside = tnm_beside_ensemble(annotations, volumes, result)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), "tnm": beside.to_dict()}, indent=2))
     else:
-        print("\n".join(result.summary_lines()))
+        print("\n".join([*result.summary_lines(), *beside.lines()]))
     return 0
 
 

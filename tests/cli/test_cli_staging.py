@@ -69,7 +69,9 @@ def test_stage_prints_patches_and_patient(
     printed = [re.match(r"patch \d+ \([a-z_]+, slice (\d+), rows ", line) for line in lines]
     assert sorted(int(match.group(1)) for match in printed if match) == expected
     assert sum(line.strip().startswith(("densenet121", "basic_cnn")) for line in lines) == 4
-    assert lines[-1].startswith("patient: ") and "mean of 2 patch(es)" in lines[-1]
+    # The patient line, then the TNM stage beside it (this study has no saved TNM form).
+    assert lines[-2].startswith("patient: ") and "mean of 2 patch(es)" in lines[-2]
+    assert lines[-1].startswith("TNM stage: no saved TNM form for this study; ensemble: ")
     assert main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["untrained_demo"] is False and len(data["patches"]) == 2
@@ -188,6 +190,6 @@ def test_stage_text_headline_says_when_the_members_split(
     agreeing, voting = voting_agreement(patient["predicted"], votes, [weights[name] for name in data["members"]])
     expected = stage_headline(patient["predicted"], max(patient["probabilities"].values()), agreeing, voting)
     assert main(argv) == 0
-    last = capsys.readouterr().out.splitlines()[-1]
+    last = capsys.readouterr().out.splitlines()[-2]  # the patient line, before the TNM line
     assert last.startswith(f"patient: {expected} [")
     assert ("split:" in last) == (agreeing < voting)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from npc_desktop.core.annotation.rois import RoiKind
 
-__all__ = ["ROI_COLOURS", "ROI_COLOUR_NAMES", "roi_colour_rgb"]
+__all__ = ["ROI_COLOURS", "ROI_COLOUR_NAMES", "RULER_COLOUR", "RULER_COLOUR_NAME", "hex_to_rgb", "roi_colour_rgb"]
 
 ROI_COLOURS: dict[RoiKind, str] = {RoiKind.TUMOUR: "#ff6a3d", RoiKind.LYMPH_NODE: "#3ad4c0"}
 """Outline colour of each kind as ``#rrggbb``."""
@@ -16,7 +16,18 @@ ROI_COLOURS: dict[RoiKind, str] = {RoiKind.TUMOUR: "#ff6a3d", RoiKind.LYMPH_NODE
 ROI_COLOUR_NAMES: dict[RoiKind, str] = {RoiKind.TUMOUR: "orange-red", RoiKind.LYMPH_NODE: "teal"}
 """The colours in words, for legends and captions."""
 
+RULER_COLOUR = "#c792ff"
+"""Colour of distance rulers: a light violet, apart from both ROI kinds, the viewport blue and the
+label yellow. A node's long and short axes take the lymph-node colour of the node they measure."""
+
+RULER_COLOUR_NAME = "violet"
+
 UNKNOWN_KIND_RGB = (255, 255, 0)
+
+
+def hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` as an RGB triple."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def roi_colour_rgb(kind: str | RoiKind) -> tuple[int, int, int]:
@@ -31,4 +42,4 @@ def roi_colour_rgb(kind: str | RoiKind) -> tuple[int, int, int]:
         colour = ROI_COLOURS[RoiKind(kind)]
     except ValueError:
         return UNKNOWN_KIND_RGB
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+    return hex_to_rgb(colour)

@@ -8,7 +8,8 @@ lymph node; the tracking identifier is the ROI id and the tracking UID is derive
 
 Rulers, node axes and the cricoid level are added as described in :mod:`.sr_measurements`
 (the Length / Bidirectional encodings OHIF reads); :func:`build_sr` also takes ``extra_groups``,
-further TID 1500 measurement groups built by other packages.
+further TID 1500 measurement groups, such as the TNM categories and stage group of
+:func:`.sr_tnm.study_tnm_groups`, which :func:`read_sr` reads back.
 
 The SR references the source images by SOP Class and Instance UID and copies the patient and
 study attributes from their headers, which are read without pixel data. The source files are
@@ -36,6 +37,7 @@ from npc_desktop.core.dicom.index import StudyIndex
 from npc_desktop.core.dicom.sources import FileRef
 from npc_desktop.core.interop.sr_common import SrError, first_frame, id_from_tracking, series_of_instances, tracking_uid
 from npc_desktop.core.interop.sr_measurements import SrMeasurements, measurement_groups, read_sr_measurements
+from npc_desktop.core.interop.sr_tnm import SrTnm, read_sr_tnm
 
 if TYPE_CHECKING:
     import highdicom as hd
@@ -340,14 +342,16 @@ def _open(source: Union[_PathLike, Dataset]) -> tuple[Dataset, str]:
 
 @dataclass(frozen=True)
 class SrContent:
-    """Everything :func:`read_sr` reads back: the ROIs and the measurements."""
+    """Everything :func:`read_sr` reads back: the ROIs, the measurements and the TNM evaluations."""
 
     rois: tuple[RectRoi, ...]
     measurements: SrMeasurements
+    tnm: Optional[SrTnm] = None
+    """The T, N, M categories and stage group (:mod:`.sr_tnm`); None when the SR has none."""
 
 
 def read_sr(source: Union[_PathLike, Dataset], source_headers: Sequence[Dataset] = ()) -> SrContent:
-    """Read ROIs, rulers, node axes and the cricoid level back from a TID 1500 SR.
+    """Read ROIs, rulers, node axes, the cricoid level and the TNM evaluations back from a TID 1500 SR.
 
     Parameters
     ----------
@@ -367,4 +371,4 @@ def read_sr(source: Union[_PathLike, Dataset], source_headers: Sequence[Dataset]
     rois = read_sr_rois(dataset)
     headers = {str(ds.SOPInstanceUID): ds for ds in source_headers}
     measurements = read_sr_measurements(dataset, series_of_instances(dataset), headers, name=name)
-    return SrContent(tuple(rois), measurements)
+    return SrContent(tuple(rois), measurements, read_sr_tnm(dataset))

@@ -8,7 +8,8 @@ from typing import Optional
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-__all__ = ["SrError", "first_frame", "id_from_tracking", "series_of_instances", "tracking_uid"]
+__all__ = ["SrError", "children", "concept", "first_frame", "id_from_tracking", "imaging_measurement_groups",
+           "series_of_instances", "tracking_uid"]
 
 
 class SrError(ValueError):
@@ -55,3 +56,25 @@ def series_of_instances(sr: Dataset) -> dict[str, str]:
                 for sop in getattr(item, "ReferencedSOPSequence", []):
                     series[str(sop.ReferencedSOPInstanceUID)] = str(item.SeriesInstanceUID)
     return series
+
+
+def concept(item: Dataset, name: str = "ConceptNameCodeSequence") -> tuple[str, str]:
+    """``(code value, coding scheme)`` of a content item's concept name (or of ``name``), ``("", "")`` if none."""
+    sequence = getattr(item, name, None)
+    if not sequence:
+        return ("", "")
+    return (str(sequence[0].CodeValue), str(sequence[0].CodingSchemeDesignator))
+
+
+def children(item: Dataset) -> list[Dataset]:
+    """The content items an item contains."""
+    return list(getattr(item, "ContentSequence", []) or [])
+
+
+def imaging_measurement_groups(dataset: Dataset) -> list[Dataset]:
+    """The measurement group containers under TID 1500's "Imaging Measurements" (DCM 126010)."""
+    groups = []
+    for container in children(dataset):
+        if concept(container) == ("126010", "DCM"):
+            groups.extend(c for c in children(container) if c.ValueType == "CONTAINER")
+    return groups

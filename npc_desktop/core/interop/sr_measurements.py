@@ -40,6 +40,9 @@ from npc_desktop.core.annotation.rois import new_roi_id
 from npc_desktop.core.annotation.validation import AnnotationError
 from npc_desktop.core.interop.image_plane import image_plane
 from npc_desktop.core.interop.sr_common import SrError, first_frame, id_from_tracking, tracking_uid
+from npc_desktop.core.interop.sr_common import children as _children
+from npc_desktop.core.interop.sr_common import concept as _concept
+from npc_desktop.core.interop.sr_common import imaging_measurement_groups as _groups
 
 if TYPE_CHECKING:
     import highdicom as hd
@@ -181,17 +184,6 @@ def measurement_groups(
 # Reading
 
 
-def _concept(item: Dataset, name: str = "ConceptNameCodeSequence") -> tuple[str, str]:
-    sequence = getattr(item, name, None)
-    if not sequence:
-        return ("", "")
-    return (str(sequence[0].CodeValue), str(sequence[0].CodingSchemeDesignator))
-
-
-def _children(item: Dataset) -> list[Dataset]:
-    return list(getattr(item, "ContentSequence", []) or [])
-
-
 def _tracking(items: Sequence[Dataset]) -> tuple[Optional[str], Optional[str]]:
     text = next((str(i.TextValue) for i in items if _concept(i) == _TRACKING_ID and i.ValueType == "TEXT"), None)
     uid = next((str(i.UID) for i in items if _concept(i) == _TRACKING_UID and i.ValueType == "UIDREF"), None)
@@ -214,14 +206,6 @@ def _line(points: np.ndarray, where: str) -> LineSegment:
     if points.shape != (2, 2):
         raise SrError(f"{where} is not a two-point line")
     return LineSegment((float(points[0, 1]), float(points[0, 0])), (float(points[1, 1]), float(points[1, 0])))
-
-
-def _groups(dataset: Dataset) -> list[Dataset]:
-    groups = []
-    for container in _children(dataset):
-        if _concept(container) == ("126010", "DCM"):  # Imaging Measurements
-            groups.extend(c for c in _children(container) if c.ValueType == "CONTAINER")
-    return groups
 
 
 def read_sr_measurements(

@@ -29,6 +29,7 @@ from npc_desktop.core.reports.content import (
     SignOff,
 )
 from npc_desktop.core.reports.figures import BoxOverlay, HeatmapOverlay, render_key_image
+from npc_desktop.core.reports.tnm_assemble import measurement_overlays, series_label, tnm_section
 
 KIND_WORDS = {"tumour": "tumour", "lymph_node": "node"}
 
@@ -70,13 +71,6 @@ def flatten_metrics(metrics: Mapping[str, Any], *, limit: int = 8) -> dict[str, 
     return flat
 
 
-def _series_label(volume: Optional[Volume]) -> str:
-    """The series' name as the report shows it (also the key the de-identified variant replaces)."""
-    if volume is None:
-        return "series"
-    return volume.meta.series_description or f"Se {volume.meta.series_number or '?'}"
-
-
 def display_window(volume: Volume) -> tuple[float, float]:
     """The header window, or the automatic one when the series has none (it is optional in MR)."""
     window = volume.window
@@ -105,8 +99,10 @@ def _key_images(
     annotations: AnnotationSet,
     volumes: Mapping[str, Volume],
     count: int,
+    measured: AnnotationSet,
 ) -> tuple[KeyImage, ...]:
-    """The ``count`` slices whose patches speak most for the patient class, with ROIs and the mean CAM."""
+    """The ``count`` slices whose patches speak most for the patient class, with ROIs, the mean CAM,
+    and the rulers and node axes of ``measured`` drawn on them with their lengths."""
     assert result.patient is not None
     winner = result.patient.predicted_index
     groups: dict[tuple[str, int], list[PatchStaging]] = defaultdict(list)
@@ -122,13 +118,18 @@ def _key_images(
         boxes = [BoxOverlay(roi.box, roi.kind.value) for roi in annotations.for_instance(ref.sop_instance_uid,
                                                                                           ref.frame_number)]
         heatmaps = [HeatmapOverlay(p.cam_mean, p.box) for p in patches if p.cam_mean is not None]
+        lines = measurement_overlays(measured, volume, ref.sop_instance_uid, ref.frame_number)
         rows = [p.box[0] for p in patches] + [p.box[2] for p in patches]
         cols = [p.box[1] for p in patches] + [p.box[3] for p in patches]
+        for line in lines:  # the whole of every ruler on the slice stays in the picture
+            rows += [int(line.start[0]), int(line.end[0]) + 1]
+            cols += [int(line.start[1]), int(line.end[1]) + 1]
         r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
         # Enough surrounding anatomy to place the lesion, without shrinking it to a dot.
         pad = max(32, int(0.75 * max(r1 - r0, c1 - c0)))
         crop = (r0 - pad, c0 - pad, r1 + pad, c1 + pad)
-        rgb = render_key_image(pixels, window=display_window(volume), boxes=boxes, heatmaps=heatmaps, crop_to=crop,
+        rgb = render_key_image(pixels, window=display_window(volume), boxes=boxes, heatmaps=heatmaps, lines=lines,
+                               crop_to=crop,
                                orientation=edge_labels(volume.direction))
         best = max(p.probabilities[winner] for p in patches)
         kinds = ", ".join(sorted({KIND_WORDS.get(p.kind, p.kind) for p in patches}))
@@ -136,7 +137,7 @@ def _key_images(
             f"slice {slice_index + 1}/{volume.voxels.shape[0]}: {kinds}; "
             f"P({result.class_names[winner]}) = {best:.2f}; heatmap explains {patches[0].cam_class}"
         )
-        images.append(KeyImage(rgb, _series_label(volume), detail))
+        images.append(KeyImage(rgb, series_label(volume), detail))
     return tuple(images)
 
 
@@ -151,6 +152,7 @@ def report_content(
     key_image_count: int = 4,
     created: Optional[datetime] = None,
     label: Optional[PatientLabel] = None,
+    current: Optional[AnnotationSet] = None,
 ) -> ReportContent:
     """The report for one staging run.
 
@@ -175,11 +177,17 @@ def report_content(
     label
         The patient label to sign off with; ``annotations.label`` when None. Pass the current one
         when the report is written after staging, so a note typed since then is not lost.
+    current
+        The study's annotations as they are now, for the TNM section (see
+        :func:`~.tnm_assemble.tnm_section`) and the rulers and node axes of the key slices: the
+        TNM form is usually filled in after staging. ``annotations`` when None. Series in
+        ``volumes`` that were not staged still serve these (rulers' spacing, the cricoid rule).
 
     Raises
     ------
     ReportContentError
-        When the result has no patches or none of its series is in ``volumes``.
+        When the result has no patches or none of its series is in ``volumes``, or the saved
+        TNM form is not valid.
     """
     if result.patient is None or not result.patches:
         raise ReportContentError("staging result: no staged patches to report")
@@ -191,7 +199,7 @@ def report_content(
     for patch in result.patches:
         volume = volumes.get(patch.series_instance_uid)
         rows.append(PatchRow(
-            _series_label(volume),
+            series_label(volume),
             f"s{patch.slice_index + 1} {KIND_WORDS.get(patch.kind, patch.kind)}",
             {names[m]: tuple(map(float, p)) for m, p in zip(result.member_names, patch.member_probabilities)},
             tuple(map(float, patch.probabilities)),
@@ -218,6 +226,9 @@ def report_content(
     aggregation = {"mean": "mean of the patch probabilities", "median": "median of the patch probabilities",
                    "vote": "majority of the patch classes"}.get(result.patient.aggregation, result.patient.aggregation)
     optional: dict[str, Any] = {"created": created} if created is not None else {}
+    measured = current if current is not None else annotations
+    tnm = tnm_section(measured, volumes, ensemble_class=result.class_names[result.patient.predicted_index],
+                      class_names=result.class_names)
     return ReportContent(
         institution=institution or Institution(),
         patient=_patient_details(volumes[used[0]], study),
@@ -230,7 +241,8 @@ def report_content(
         },
         model=model,
         sign_off=SignOff(reviewer=label.reviewer or "", note=label.note or "", clinician_stage=clinician_stage),
-        key_images=_key_images(result, annotations, volumes, key_image_count),
+        key_images=_key_images(result, annotations, volumes, key_image_count, measured),
+        tnm=tnm,
         aggregation=aggregation,
         non_voting=tuple(names[m] for m, w in zip(result.member_names, result.vote_weights) if w <= 0),
         **optional,

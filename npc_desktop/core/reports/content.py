@@ -17,6 +17,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from npc_desktop.core.reports.tnm_content import TnmSection
+
 UNTRAINED_BANNER = "UNTRAINED DEMO - not a prediction"
 DISCLAIMER = (
     "This result is produced by a machine-learning ensemble and supports the clinician's decision. "
@@ -181,6 +183,8 @@ class ReportContent:
     deidentified_variant: bool = False
     non_voting: tuple[str, ...] = ()
     """Members shown for comparison that do not vote (vote weight 0, e.g. the Basic CNN baseline)."""
+    tnm: Optional[TnmSection] = None
+    """The TNM section; None when the study has no saved TNM form (the report says so)."""
 
     def __post_init__(self) -> None:
         n = len(self.class_names)
@@ -223,8 +227,9 @@ class ReportContent:
         """The same report without identifiers or free text that may hold them.
 
         Patient name, ID, birth date, accession number, dates and UIDs go; so do the free-text
-        fields a person typed (study and series descriptions, the clinician's note and name),
-        which often carry names or dates. Series are named by their order ("Series 1").
+        fields a person typed (study and series descriptions, the clinician's note and name, the
+        notes of TNM overrides), which often carry names or dates. Series are named by their
+        order ("Series 1"). The TNM categories, stage, reasons and measurements stay.
 
         Parameters
         ----------
@@ -237,5 +242,6 @@ class ReportContent:
         patches = tuple(dataclasses.replace(r, series=neutral.get(r.series, "Series")) for r in self.patches)
         images = tuple(dataclasses.replace(k, series=neutral.get(k.series, "Series")) for k in self.key_images)
         sign_off = SignOff(clinician_stage=self.sign_off.clinician_stage)
+        tnm = self.tnm.deidentified(neutral) if self.tnm is not None else None
         return dataclasses.replace(self, patient=patient, series=series, patches=patches, key_images=images,
-                                   sign_off=sign_off, deidentified_variant=True)
+                                   sign_off=sign_off, tnm=tnm, deidentified_variant=True)

@@ -9,7 +9,7 @@ from typing import Mapping, Optional, Sequence
 import cv2
 import numpy as np
 
-from npc_desktop.core.annotation.colours import ROI_COLOURS, roi_colour_rgb
+from npc_desktop.core.annotation.colours import ROI_COLOURS, RULER_COLOUR, hex_to_rgb, roi_colour_rgb
 from npc_desktop.core.preprocessing import window_to_uint8
 
 KIND_COLOURS_RGB: dict[str, tuple[int, int, int]] = {kind.value: roi_colour_rgb(kind) for kind in ROI_COLOURS}
@@ -17,6 +17,8 @@ KIND_COLOURS_RGB: dict[str, tuple[int, int, int]] = {kind.value: roi_colour_rgb(
 EDGE_LABEL_RGB = (255, 210, 90)
 """The viewer's yellow for orientation labels."""
 OUTLINE_RGB = (0, 0, 0)
+RULER_RGB = hex_to_rgb(RULER_COLOUR)
+"""The workstation's ruler colour."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,17 @@ class HeatmapOverlay:
     box: tuple[int, int, int, int]
 
 
+@dataclass(frozen=True)
+class LineOverlay:
+    """A measured line (ruler or node axis) between two sub-pixel ``(row, column)`` points, with
+    its colour and its length written beside its end."""
+
+    start: tuple[float, float]
+    end: tuple[float, float]
+    colour: tuple[int, int, int]
+    label: str = ""
+
+
 def jet_rgb(values: np.ndarray) -> np.ndarray:
     """Map values in [0, 1] to a jet-like RGB uint8 colour (blue weak, red strong)."""
     scaled = np.clip(np.nan_to_num(values) * 255.0, 0, 255).astype(np.uint8)
@@ -48,6 +61,7 @@ def render_key_image(
     window: tuple[float, float],
     boxes: Sequence[BoxOverlay] = (),
     heatmaps: Sequence[HeatmapOverlay] = (),
+    lines: Sequence[LineOverlay] = (),
     opacity: float = 0.45,
     max_side: int = 512,
     crop_to: Optional[tuple[int, int, int, int]] = None,
@@ -67,6 +81,8 @@ def render_key_image(
     heatmaps
         Grad-CAM maps in [0, 1], each over its box; blended with ``opacity`` where the map is
         above 0.1 so weak evidence does not tint the whole ROI.
+    lines
+        Rulers and node axes in slice pixel coordinates, drawn over the ROIs with their labels.
     opacity
         Blend weight of the heatmap colour, 0 to 1.
     max_side
@@ -126,9 +142,33 @@ def render_key_image(
             origin = (top_left[0], max(top_left[1] - 4, 12))
             cv2.putText(image, overlay.label, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, colour,
                         thickness, cv2.LINE_AA)
+    for line in lines:
+        _draw_line(image, line, offset, scale, thickness)
     if orientation:
         _draw_edge_labels(image, orientation)
     return image
+
+
+def _draw_line(image: np.ndarray, line: LineOverlay, offset: tuple[int, int], scale: float, thickness: int) -> None:
+    """A measured line with end ticks and its label, each on a dark edge so it reads on any tissue."""
+
+    def to_image(point: tuple[float, float]) -> tuple[int, int]:
+        # Sub-pixel point p lies at p * scale on the resized image, whose pixel i is centred at i + 0.5.
+        return (round((point[1] - offset[1]) * scale - 0.5), round((point[0] - offset[0]) * scale - 0.5))
+
+    a, b = to_image(line.start), to_image(line.end)
+    cv2.line(image, a, b, OUTLINE_RGB, thickness + 2, cv2.LINE_AA)
+    cv2.line(image, a, b, line.colour, thickness, cv2.LINE_AA)
+    for end in (a, b):
+        cv2.circle(image, end, thickness + 1, line.colour, -1, cv2.LINE_AA)
+    if line.label:
+        font_scale = max(0.45, image.shape[0] / 600)
+        weight = max(1, round(font_scale * 1.5))
+        origin = (min(max(b[0] + 4, 2), image.shape[1] - 60), min(max(b[1] - 4, 12), image.shape[0] - 4))
+        cv2.putText(image, line.label, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, OUTLINE_RGB, weight + 2,
+                    cv2.LINE_AA)
+        cv2.putText(image, line.label, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, line.colour, weight,
+                    cv2.LINE_AA)
 
 
 def _draw_edge_labels(image: np.ndarray, labels: Mapping[str, str]) -> None:

@@ -14,12 +14,13 @@ from typing import Union
 
 import numpy as np
 
-from npc_desktop.core.annotation.colours import ROI_COLOUR_NAMES
+from npc_desktop.core.annotation.colours import ROI_COLOUR_NAMES, RULER_COLOUR_NAME
 from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.fileio import write_bytes_atomically
 from npc_desktop.core.models.headline import stage_headline
 from npc_desktop.core.reports.content import DISCLAIMER, UNTRAINED_BANNER, ReportContent
 from npc_desktop.core.reports.figures import agreement_chart_png
+from npc_desktop.core.reports.tnm_pdf import tnm_story
 
 PAGE_SIZES = ("A4", "Letter")
 KEY_SLICE_KINDS = {RoiKind.TUMOUR: "tumour", RoiKind.LYMPH_NODE: "lymph node"}
@@ -116,6 +117,26 @@ def _table(rows: list[list[object]], widths: list[float], *, header_rows: int = 
     return table
 
 
+def _watermark(width: float, height: float) -> "ImageReader":  # noqa: F821
+    """The diagonal UNTRAINED DEMO mark as a transparent picture of the page.
+
+    A picture, not text, so that text extraction (screen readers, copy and paste, search) reads
+    the lines it crosses without its letters interleaved.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    from reportlab.lib.utils import ImageReader
+
+    figure = Figure(figsize=(width / 72, height / 72), dpi=110)
+    figure.text(0.5, 0.5, UNTRAINED_BANNER, rotation=40, ha="center", va="center", fontsize=40,
+                fontweight="bold", color=(0.7, 0.0, 0.1, 0.08), rotation_mode="anchor")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", transparent=True)
+    return ImageReader(io.BytesIO(buffer.getvalue()))
+
+
 def _probability_columns(content: ReportContent) -> tuple[str, int]:
     """For two classes the table shows P(second class); otherwise the winning class and its p."""
     if len(content.class_names) == 2:
@@ -163,8 +184,11 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     ]))
     story.append(table)
 
+    # The clinical TNM stage comes first: the ensemble's result is a second opinion beside it.
+    story.extend(tnm_story(content.tnm, styles, w, _table))
+
     # Result
-    story.append(p("Result", styles["h2"]))
+    story.append(p("Ensemble result", styles["h2"]))
     agree, members = content.agreement
     result_text = _escape(stage_headline(content.stage, content.stage_probability, agree, members))
     if content.untrained:
@@ -185,8 +209,9 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
     # Key images, two per row
     if content.key_images:
         legend = ", ".join(f"{ROI_COLOUR_NAMES[kind]} {word}" for kind, word in KEY_SLICE_KINDS.items())
-        heading = p(f"Key slices: ROIs ({legend}) with the ensemble Grad-CAM; orientation letters at the edges",
-                    styles["h2"])
+        heading = p(f"Key slices: ROIs ({legend}) with the ensemble Grad-CAM; rulers ({RULER_COLOUR_NAME}) and "
+                    f"node axes ({ROI_COLOUR_NAMES[RoiKind.LYMPH_NODE]}) with their lengths in mm; "
+                    "orientation letters at the edges", styles["h2"])
         cells = []
         cell_width = (w - 12) / 2
         for key in content.key_images:
@@ -329,13 +354,7 @@ def write_report_pdf(
             canvas.setFillColor(colors.HexColor("#b00020"))
             canvas.setFont(FONT_BOLD, 10)
             canvas.drawCentredString(width / 2, top - 16 * mm, UNTRAINED_BANNER)
-            canvas.saveState()
-            canvas.setFillColor(colors.Color(0.7, 0, 0.1, alpha=0.08))
-            canvas.setFont(FONT_BOLD, 40)
-            canvas.translate(width / 2, height / 2)
-            canvas.rotate(40)
-            canvas.drawCentredString(0, 0, UNTRAINED_BANNER)
-            canvas.restoreState()
+            canvas.drawImage(watermark, 0, 0, width=width, height=height, mask="auto")
         canvas.setFillColor(colors.HexColor("#555555"))
         canvas.setFont(FONT, 7)
         footer = f"Created {content.created.strftime('%Y-%m-%d %H:%M')}"
@@ -349,6 +368,7 @@ def write_report_pdf(
             canvas.drawCentredString(width / 2, margin / 2 + 9, UNTRAINED_BANNER)
         canvas.restoreState()
 
+    watermark = _watermark(*size) if content.untrained else None
     buffer = io.BytesIO()
     top_margin = margin + header_height + (6 * mm if content.untrained else 0)
     document = SimpleDocTemplate(

@@ -10,16 +10,19 @@ from __future__ import annotations
 import threading
 from enum import Enum
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.locate import locate
 from npc_desktop.core.annotation.patches import ContextMargin, PatchError
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.annotation.validation import AnnotationError
 from npc_desktop.core.dicom import DicomIngestError, StudyIndex, Volume, load_series
-from npc_desktop.core.interop.sr import SrError, export_sr, read_sr_rois, source_headers_for
+from npc_desktop.core.interop.sr import SrError, annotated_images, export_sr, read_sr_rois, source_headers_for
+from npc_desktop.core.interop.sr_tnm import study_tnm_groups
 from npc_desktop.core.interop.tables import InteropError, write_coco, write_csv
 from npc_desktop.core.progress import ProgressCallback, check_cancelled
+from npc_desktop.core.tnm.study import node_rois
 from npc_desktop.gui.workers import JobError
 
 
@@ -66,8 +69,13 @@ def _volumes_for(rois: Sequence[RectRoi], index: StudyIndex, loaded: Mapping[str
 
 def export_job(fmt: ExportFormat, rois: Sequence[RectRoi], index: StudyIndex, loaded: Mapping[str, Volume],
                path: Path, *, patient: str, margin: ContextMargin,
-               progress: ProgressCallback, cancel: threading.Event) -> str:
+               progress: ProgressCallback, cancel: threading.Event,
+               annotations: Optional[AnnotationSet] = None) -> str:
     """Write ``rois`` to ``path`` in ``fmt``; returns a one-line message for the status bar.
+
+    ``annotations`` (a copy of the study's set) makes the SR carry the measurements, the cricoid
+    level and, when a TNM form is saved, the TNM categories and stage group; the node ROIs'
+    series are loaded for the cricoid rule.
 
     Raises
     ------
@@ -78,7 +86,15 @@ def export_job(fmt: ExportFormat, rois: Sequence[RectRoi], index: StudyIndex, lo
         raise JobError("there are no ROIs to export")
     path = Path(path)
     try:
-        if fmt is ExportFormat.SR:
+        if fmt is ExportFormat.SR and annotations is not None:
+            progress(0, 2)
+            headers = source_headers_for(index, annotated_images(annotations))
+            nodes = node_rois(annotations)
+            volumes = _volumes_for(nodes, index, loaded, progress, cancel) if annotations.tnm_form else []
+            groups = study_tnm_groups(annotations, {v.meta.series_instance_uid: v for v in volumes})
+            check_cancelled(cancel)
+            export_sr(annotations, headers, path, extra_groups=groups)
+        elif fmt is ExportFormat.SR:
             progress(0, 2)
             headers = source_headers_for(index, rois)
             check_cancelled(cancel)

@@ -193,13 +193,15 @@ class AnnotationSession(ViewerSession):
             return None
         self.annotations.flush()
         rois = annotations.rois
+        snapshot = AnnotationSet.from_dict(annotations.to_dict())  # the job runs on another thread
         loaded = {v.meta.series_instance_uid: v for v in self.loaded_volumes() if v is not None}
         index, margin, target = self.index, self.annotations.margin, Path(path)
         label = f"Exporting {annotation_io.EXPORT_LABELS[fmt]}"
         return self.jobs.submit(
             label,
             lambda progress, cancel: annotation_io.export_job(fmt, rois, index, loaded, target, patient=patient,
-                                                              margin=margin, progress=progress, cancel=cancel),
+                                                              margin=margin, progress=progress, cancel=cancel,
+                                                              annotations=snapshot),
             lambda message: self.status_message.emit(message),
             on_failed=lambda message: self.error_occurred.emit("Export failed", message),
             on_cancelled=lambda: self.status_message.emit(f"{label} cancelled"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from npc_desktop.core.progress import ProgressCallback, check_cancelled
 from npc_desktop.gui.staging.staging_state import StagedResult
@@ -61,7 +61,8 @@ class ReportWritten:
 
 
 def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: Any,
-               progress: ProgressCallback, cancel: threading.Event, *, label: Any = None) -> ReportWritten:
+               progress: ProgressCallback, cancel: threading.Event, *, label: Any = None,
+               current: Any = None, more_volumes: Optional[Mapping[str, Any]] = None) -> ReportWritten:
     """Assemble and write the report of ``staged`` (and its DICOM Encapsulated PDF if asked for).
 
     Parameters
@@ -77,6 +78,13 @@ def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: 
     label
         The patient label (reviewer, note, clinician's stage) as it is now; the one staged with
         when None.
+    current
+        A copy of the study's annotations as they are now: the TNM section and the key slices'
+        rulers come from it, since the TNM form is usually filled in after staging. The staged
+        snapshot when None.
+    more_volumes
+        Series loaded in the viewer besides the staged ones, by SeriesInstanceUID (rulers drawn
+        on them get their lengths; node series decide the cricoid rule).
 
     Raises
     ------
@@ -92,8 +100,9 @@ def report_job(staged: StagedResult, request: ReportRequest, study: Any, index: 
     try:
         institution = Institution(request.institution, request.department, request.logo)
         manifest = staged.engine.manifest if staged.engine is not None else None
-        content = report_content(staged.result, staged.annotations, staged.volumes, manifest=manifest,
-                                 study=study, institution=institution, label=label)
+        volumes = {**(more_volumes or {}), **staged.volumes}
+        content = report_content(staged.result, staged.annotations, volumes, manifest=manifest,
+                                 study=study, institution=institution, label=label, current=current)
         if request.pseudonym is not None:
             content = content.deidentified(request.pseudonym)
         check_cancelled(cancel)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
 from npc_desktop.gui.staging.report_dialog import ReportDialog
 from npc_desktop.gui.staging.report_export import ReportRequest, ReportWritten, report_job
@@ -177,9 +178,13 @@ class StagingUi(QObject):
         self.context.commit_pending_edits()
         current = self.session.annotations.study(staged.study_uid)
         label = current.label if current is not None else None
+        # The TNM form too: a copy, since the job runs on another thread.
+        now = AnnotationSet.from_dict(current.to_dict()) if current is not None else None
+        loaded = {v.meta.series_instance_uid: v for v in self.session.loaded_volumes() if v is not None}
         self.session.jobs.submit(
             f"Writing report {request.path.name}",
-            lambda progress, cancel: report_job(staged, request, study, index, progress, cancel, label=label),
+            lambda progress, cancel: report_job(staged, request, study, index, progress, cancel, label=label,
+                                                current=now, more_volumes=loaded),
             self._report_written,
             on_failed=lambda message: self.session.error_occurred.emit("Report not written", message),
             on_cancelled=lambda: self.session.status_message.emit("Report export cancelled"),

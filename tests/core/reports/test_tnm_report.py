@@ -58,8 +58,8 @@ def test_pdf_has_the_tnm_section_before_the_ensemble_with_mm_and_the_discordance
     assert f"Discordant: TNM stage {tnm_stage}, ensemble {ensemble}" in text
     assert "T3: skull base bone (T3)" in text and "M0: entered by the clinician" in text
     long_mm = _opposite(ensemble)
-    assert f"node 2: long × short axis" in text and f"{long_mm:.1f} × 12.0 mm" in text
-    assert f"Ruler 1" in text and f"{ruler_mm(current, demo_volumes):.1f} mm" in text
+    assert "node 2: long × short axis" in text and f"{long_mm:.1f} × 12.0 mm" in text
+    assert "Ruler 1" in text and f"{ruler_mm(current, demo_volumes):.1f} mm" in text
     assert "Cricoid level (caudal border)" in text and "(patient axis)" in text
     assert f"Stage {tnm_stage}: T3" in text  # the stage group's reason: its table row
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,8 +1,9 @@
-"""One measured line on a slice (a ruler, or one axis of a node): two handles and its length."""
+"""One measured line on a slice (a ruler, or one axis of a node): two handles and its length.
+
+A ruler's length sits at its middle; a node's axes are short and cross each other, so their
+labels sit beyond the end of each axis, where they do not cover the node or each other."""
 
 from __future__ import annotations
-
-from typing import Optional
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
@@ -93,7 +94,13 @@ class MeasureLineItem(pg.LineSegmentROI):
 
     def _place_label(self) -> None:
         first, second = (h.pos() for h in self.endpoints)
-        self.label.setPos((first + second) / 2.0)
+        if self.part == "ruler":
+            self.label.setAnchor((0.5, 1.2))
+            self.label.setPos((first + second) / 2.0)
+            return
+        direction = second - first
+        self.label.setAnchor((0.0 if direction.x() >= 0 else 1.0, 0.0 if direction.y() >= 0 else 1.0))
+        self.label.setPos(second)
 
     def _restyle(self) -> None:
         width = SELECTED_WIDTH if self.selected else WIDTH
@@ -132,6 +139,3 @@ class MeasureLineItem(pg.LineSegmentROI):
         else:
             ev.ignore()
 
-    def label_text(self) -> Optional[str]:
-        """What the label says (None before it was set)."""
-        return self.text() or None

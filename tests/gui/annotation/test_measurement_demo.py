@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtWidgets import QApplication
 
 from npc_desktop.core.annotation.measurements import NodeAxes, Ruler
@@ -14,6 +14,7 @@ from npc_desktop.core.annotation.patches import pixel_spacing
 from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.demo.example_rois import example_rois
 from npc_desktop.gui.state import Tool
+from npc_desktop.gui.viewer.box_geometry import pixel_box_to_plane
 from tests.gui.annotating import left_drag, pixel_at, widget_point
 from tests.gui.annotation.measuring import (
     choose_tool,
@@ -135,9 +136,13 @@ def test_node_axes_refused_without_a_node_then_drawn_perpendicular(qtbot, annota
     node_number = [r.id for r in _set(window).rois if r.kind is RoiKind.LYMPH_NODE].index(node.id) + 1
     (row_text,) = window.roi_list.measurements.row_texts()
     assert row_text[:2] == [f"Node axes (node {node_number})", f"{axes.long_mm:.1f} × {axes.short_mm:.1f} mm"]
-    left.canvas.viewport().grab().save(str(artifacts_dir / "measure_node_axes_demo.png"))
     window.grab().save(str(artifacts_dir / "measure_node_axes_window.png"))
+    x, y, width, height = pixel_box_to_plane(left.state.volume, node.box)
+    left.canvas.view_box.setRange(rect=QRectF(x - width, y - height, 3 * width, 3 * height), padding=0.0)
+    left.canvas.viewport().grab().save(str(artifacts_dir / "measure_node_axes_demo.png"))
     # A second pair on the same node is refused; undo removes the pair in one step.
+    left.canvas.fit()
+    qtbot.wait(50)
     session.show_roi(node.id)
     draw_line(qtbot, left, (8, 8), (40, 12))
     assert "has its axes already" in _status(window) and len(_set(window).node_axes) == 1

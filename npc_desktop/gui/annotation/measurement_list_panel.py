@@ -23,6 +23,9 @@ from npc_desktop.gui.annotation.measure_style import AXES_COLOUR, CRICOID_COLOUR
 from npc_desktop.gui.annotation.measurement_table import measurement_rows
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+MIN_TREE_HEIGHT = 8
+"""The table may shrink to almost nothing (the splitter above it gives it room), so the section adds
+next to nothing to the window's minimum height."""
 COLUMNS = ("Measurement", "Value", "Slice", "Series")
 _COLOURS = {"ruler": RULER_COLOUR, "node_axes": AXES_COLOUR, "cricoid_level": CRICOID_COLOUR}
 _DELETE_TEXT = {"ruler": "Delete Ruler", "node_axes": "Delete Node Axes", "cricoid_level": "Delete Cricoid Level"}
@@ -66,6 +69,7 @@ class MeasurementListPanel(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the keyboard with the viewer
+        self.tree.setMinimumHeight(MIN_TREE_HEIGHT)
         header = self.tree.header()
         header.setStretchLastSection(False)
         for column in range(3):

@@ -279,3 +279,33 @@ def test_measurement_tools_are_listed_and_their_keys_are_free(qtbot, demo_window
     assert demo_window.session.tool is Tool.ROI
     choose_tool(qtbot, demo_window, left, "node_axes")
     assert not demo_window.actions_by_name["tool_roi"].isChecked()
+
+
+def test_dragging_an_axis_end_keeps_the_axes_perpendicular(qtbot, annotated_demo) -> None:
+    window = annotated_demo
+    left = window.grid.viewports[0]
+    annotations = window.session.annotations
+    node = next(r for r in _set(window).rois if r.kind is RoiKind.LYMPH_NODE
+                and r.series_instance_uid == left.state.volume.meta.series_instance_uid)
+    window.session.show_roi(node.id)
+    row, col = node.centre
+    axes = NodeAxes(study_instance_uid=node.study_instance_uid, series_instance_uid=node.series_instance_uid,
+                    sop_instance_uid=node.sop_instance_uid, frame_number=node.frame_number, roi_id=node.id,
+                    long_axis=((row, node.col0 + 0.5), (row, node.col1 - 0.5)),
+                    short_axis=((node.row0 + 2.5, col), (node.row1 - 2.5, col)),
+                    pixel_spacing=pixel_spacing(left.state.volume))
+    assert annotations.add_measurement(axes)
+    choose_tool(qtbot, window, left, "node_axes")
+    x, y, width, height = pixel_box_to_plane(left.state.volume, node.box)
+    left.canvas.view_box.setRange(rect=QRectF(x - width, y - height, 3 * width, 3 * height), padding=0.0)
+    qtbot.wait(50)
+    handle = item_handle_point(left, axes.id, "long", 1)
+    left_drag(qtbot, left, handle, handle + QPoint(0, 40))  # the long axis turns
+    (turned,) = _set(window).node_axes
+    assert turned.long_axis.end[0] > axes.long_axis.end[0] + 1
+    assert abs(turned.angle_deg - 90.0) < 1e-6 and math.isclose(turned.short_mm, axes.short_mm, rel_tol=1e-9)
+    assert annotations.undo_stack.undoText() == "Move Node Axes"
+    layer = left.layers["measurements"]
+    assert layer.items[(axes.id, "long")].text() == f"L {turned.long_mm:.1f} mm"
+    window.actions_by_name["undo"].trigger()
+    assert _set(window).node_axes == (axes,)

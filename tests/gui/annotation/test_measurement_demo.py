@@ -309,3 +309,32 @@ def test_dragging_an_axis_end_keeps_the_axes_perpendicular(qtbot, annotated_demo
     assert layer.items[(axes.id, "long")].text() == f"L {turned.long_mm:.1f} mm"
     window.actions_by_name["undo"].trigger()
     assert _set(window).node_axes == (axes,)
+
+
+def test_a_read_only_study_refuses_measurements(qtbot, make_window, open_study, demo_study, annotation_dir) -> None:
+    from npc_desktop.core.annotation.store import study_file_name
+
+    first = make_window()
+    open_study(first, demo_study.root, expected_viewports=2)
+    choose_tool(qtbot, first, first.grid.viewports[0], "ruler")
+    draw_line(qtbot, first.grid.viewports[0], (50, 60), (140, 95))
+    (ruler,) = _set(first).rulers
+    saved = (annotation_dir / study_file_name(demo_study.study_instance_uid)).read_bytes()
+    second = make_window()
+    open_study(second, demo_study.root, expected_viewports=2)
+    qtbot.waitUntil(lambda: second.error_box is not None, timeout=5000)
+    second.error_box.close()
+    left = second.grid.viewports[0]
+    annotations = second.session.annotations
+    problems: list[str] = []
+    annotations.problem.connect(lambda title, message: problems.append(title))
+    second.actions_by_name["tool_ruler"].trigger()
+    draw_line(qtbot, left, (40, 40), (120, 120))
+    second.actions_by_name["tool_cricoid"].trigger()
+    click_image(qtbot, left, 100, 150)
+    assert not annotations.delete_measurement(ruler.id)
+    assert problems == ["Annotations are read-only"] * 3 and annotations.undo_stack.count() == 0
+    assert _set(second).rulers == (ruler,) and _set(second).cricoid_level is None
+    assert (annotation_dir / study_file_name(demo_study.study_instance_uid)).read_bytes() == saved
+    second.close()
+    first.close()

@@ -44,6 +44,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tool_roi", "Draw &ROI", ("D",),
                "Left drag draws a rectangular ROI; with this tool ROIs can be moved and resized by their handles",
                "roi", True, "Mouse tools"),
+    ActionSpec("tool_ruler", "&Measure Distance", ("M",),
+               "Left drag draws a distance ruler (length in mm); with this tool rulers and node axes can be "
+               "moved by their handles", "ruler", True, "Mouse tools"),
+    ActionSpec("tool_node_axes", "Node &Axes (Long × Short)", ("A",),
+               "On the selected lymph-node ROI's slice: drag the long axis, then the short axis (kept "
+               "perpendicular)", "node_axes", True, "Mouse tools"),
+    ActionSpec("tool_cricoid", "Mark &Cricoid Level", ("L",),
+               "Click on an axial slice at the caudal border of the cricoid cartilage (one level per study)",
+               "cricoid", True, "Mouse tools"),
     ActionSpec("kind_tumour", "Next ROI: &Tumour", ("T",),
                "ROIs drawn from now on outline a tumour (existing ROIs keep their kind)", section="Annotation"),
     ActionSpec("kind_node", "Next ROI: &Lymph Node", ("N",),
@@ -52,20 +61,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "The selected ROI outlines a tumour (undoable)", section="Annotation"),
     ActionSpec("relabel_node", "Change Selected ROI to Lymph &Node", ("Shift+N",),
                "The selected ROI outlines a lymph node (undoable)", section="Annotation"),
-    ActionSpec("delete_roi", "&Delete ROI", ("Delete", "Backspace"), "Delete the selected ROI", "delete",
-               section="Annotation"),
+    ActionSpec("delete_roi", "&Delete", ("Delete", "Backspace"), "Delete the selected ROI or measurement",
+               "delete", section="Annotation"),
     ActionSpec("undo", "&Undo", ("Ctrl+Z",), "Undo the last annotation change", "undo", section="Annotation"),
     ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone annotation change", "redo",
                section="Annotation"),
     ActionSpec("save_annotations", "&Save Annotations Now", ("Ctrl+S",),
                "Annotations are saved on every change; this retries a save that failed", section="Files"),
-    ActionSpec("export_sr", "DICOM &SR (TID 1500)…", (), "Export the study's ROIs as a DICOM Structured Report",
+    ActionSpec("export_sr", "DICOM &SR (TID 1500)…", (),
+               "Export the study's ROIs and measurements as a DICOM Structured Report",
                section="Files"),
-    ActionSpec("export_csv", "&CSV Table…", (), "Export the study's ROIs and patch boxes as CSV (pseudonymous)",
+    ActionSpec("export_csv", "&CSV Table…", (),
+               "Export the study's ROIs and patch boxes as CSV, and its measurements as a second CSV "
+               "(pseudonymous)",
                section="Files"),
     ActionSpec("export_coco", "C&OCO JSON…", (), "Export the study's ROIs as a COCO detection dataset",
                section="Files"),
-    ActionSpec("import_sr", "&Import DICOM SR…", (), "Add the ROIs of a DICOM SR (TID 1500) to the study",
+    ActionSpec("import_sr", "&Import DICOM SR…", (),
+               "Add the ROIs and measurements of a DICOM SR (TID 1500) to the study",
                section="Files"),
     ActionSpec("export_report", "Export Staging &Report…", ("Ctrl+P",),
                "Write the staged PDF report (and optionally a DICOM Encapsulated PDF)", "report", section="Files"),
@@ -119,6 +132,11 @@ GESTURES: tuple[tuple[str, str, str], ...] = (
     ("Annotation", "Right-click a ROI", "Change its kind or delete it"),
     ("Annotation", "Click a row of the ROI list", "Show that ROI's slice; the keys then move through the slices"),
     ("Annotation", "Right-click a row of the ROI list", "Change that ROI's kind or delete it"),
+    ("Measurements", "Left drag (Measure Distance tool)", "Draw a ruler; its length in mm is shown on it"),
+    ("Measurements", "Two drags (Node Axes tool)", "Long axis, then short axis of the selected lymph-node ROI"),
+    ("Measurements", "Click (Mark Cricoid Level tool)", "Mark the cricoid level on an axial slice"),
+    ("Measurements", "Drag a handle (a measurement tool)", "Move that end of a ruler or axis"),
+    ("Measurements", "Right-click a measurement or its row", "Delete it"),
 )
 
 
@@ -155,8 +173,8 @@ def shortcut_rows() -> list[tuple[str, str, str]]:
             keys = ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in spec.keys)
             rows.append((spec.section, keys, spec.text.replace("&", "").rstrip("…")))
     rows.extend(GESTURES)
-    order = ["Slices", "Window/level", "View", "Mouse tools", "Annotation", "Layout", "Image", "Study", "Staging",
-             "Files", "Help"]
+    order = ["Slices", "Window/level", "View", "Mouse tools", "Annotation", "Measurements", "Layout", "Image", "Study",
+             "Staging", "Files", "Help"]
     return sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order))
 
 

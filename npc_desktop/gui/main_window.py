@@ -32,6 +32,7 @@ from npc_desktop.gui.annotation.annotation_ui import AnnotationUi
 from npc_desktop.gui.annotation.first_use_hint import SETTING_KEY as FIRST_USE_HINTS_KEY
 from npc_desktop.gui.annotation.first_use_hint import FirstUseHint
 from npc_desktop.gui.annotation.label_panel import PatientLabelPanel
+from npc_desktop.gui.annotation.measurement_layer import MeasurementLayer
 from npc_desktop.gui.annotation.patch_preview_panel import PatchPreviewPanel
 from npc_desktop.gui.annotation.roi_kind_selector import RoiKindSelector
 from npc_desktop.gui.annotation.roi_layer import RoiLayer
@@ -90,8 +91,11 @@ class MainWindow(QMainWindow):
         session = self.session
         self.grid = ViewerGrid(session, self, layers={
             "rois": lambda index, canvas: RoiLayer(session, index, canvas),
+            "measurements": lambda index, canvas: MeasurementLayer(session, index, canvas),
             "cams": lambda index, canvas: CamLayer(session, index, canvas),
         })
+        for viewport in self.grid.viewports:
+            viewport.layers["measurements"].show_marks_on(viewport.slider)
         self.setCentralWidget(self.grid)
         self.browser = StudyBrowser(self.session, self)
         self.messages = MessagesPanel(self.session, self)
@@ -169,8 +173,10 @@ class MainWindow(QMainWindow):
         a["tool_pan"].triggered.connect(lambda: s.set_tool(Tool.PAN))
         a["tool_zoom"].triggered.connect(lambda: s.set_tool(Tool.ZOOM))
         a["tool_window"].triggered.connect(lambda: s.set_tool(Tool.WINDOW))
-        a["tool_roi"].triggered.connect(lambda: s.set_tool(Tool.ROI))
+        for tool in (Tool.ROI, Tool.RULER, Tool.NODE_AXES, Tool.CRICOID):
+            a[f"tool_{tool.value}"].triggered.connect(lambda _=False, t=tool: s.set_tool(t))
         self.roi_list.roi_chosen.connect(self._give_keys_to_viewer)
+        self.roi_list.measurements.measurement_chosen.connect(self._give_keys_to_viewer)
         self.results.roi_chosen.connect(self._give_keys_to_viewer)
         a["fit"].triggered.connect(lambda: s.request_fit(s.active))
         a["zoom_in"].triggered.connect(lambda: s.request_zoom(1.25))
@@ -301,8 +307,9 @@ class MainWindow(QMainWindow):
         for name, on in (("one_up", s.layout == 1), ("two_up", s.layout == 2),
                          ("sync_slices", s.sync_slices), ("link_views", s.link_views),
                          ("tool_pan", s.tool is Tool.PAN), ("tool_zoom", s.tool is Tool.ZOOM),
-                         ("tool_window", s.tool is Tool.WINDOW), ("tool_roi", s.tool is Tool.ROI),
-                         ("clahe", s.clahe.enabled)):
+                         ("tool_window", s.tool is Tool.WINDOW), ("clahe", s.clahe.enabled),
+                         *((f"tool_{t.value}", s.tool is t) for t in (Tool.ROI, Tool.RULER, Tool.NODE_AXES,
+                                                                        Tool.CRICOID))):
             a[name].blockSignals(True)
             a[name].setChecked(on)
             a[name].blockSignals(False)

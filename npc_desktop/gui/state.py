@@ -20,6 +20,22 @@ class Tool(str, Enum):
     WINDOW = "window"
     ROI = "roi"
     """Left drag draws a rectangular ROI; ROIs can be moved and resized with their handles."""
+    RULER = "ruler"
+    """Left drag draws a distance ruler; rulers and node axes can be moved by their handles."""
+    NODE_AXES = "node_axes"
+    """On the selected lymph-node ROI's image: drag the long axis, then the short axis."""
+    CRICOID = "cricoid"
+    """A click on an axial slice marks the caudal border of the cricoid cartilage."""
+
+    @property
+    def draws(self) -> bool:
+        """Whether a left drag with this tool draws an annotation instead of moving the view."""
+        return self in (Tool.ROI, Tool.RULER, Tool.NODE_AXES, Tool.CRICOID)
+
+    @property
+    def measures(self) -> bool:
+        """Whether this tool makes measurements (their handles are editable with it)."""
+        return self in (Tool.RULER, Tool.NODE_AXES, Tool.CRICOID)
 
 
 class Preset(str, Enum):

@@ -8,6 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QMenu, QSizePolicy, QToolBar, QToolButton, QWidget
 
+MEASUREMENT_TOOLS = ("tool_ruler", "tool_node_axes", "tool_cricoid")
+"""The measurement tools' actions, after Draw ROI in the Tools menu and the toolbar."""
+
 
 def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Sequence[QAction]) -> dict[str, QMenu]:
     """Fill the menu bar; returns the menus the window updates later ("recent", "export", "presets").
@@ -58,6 +61,8 @@ def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Seq
     image_menu.addAction(a["clahe"])
     tools_menu = bar.addMenu("&Tools")
     tools_menu.addActions([a["tool_pan"], a["tool_zoom"], a["tool_window"], a["tool_roi"]])
+    tools_menu.addSeparator()
+    tools_menu.addActions([a[name] for name in MEASUREMENT_TOOLS])
     staging_menu = bar.addMenu("&Staging")
     staging_menu.setObjectName("stagingMenu")
     staging_menu.addActions([a["stage"], a["stage_selected"]])
@@ -70,7 +75,7 @@ def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Seq
     models_menu.addActions([a["open_bundle"], a["use_demo_models"]])
     help_menu = bar.addMenu("&Help")
     help_menu.addActions([a["shortcuts"], a["first_use_hints"], a["about"]])
-    for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi")):
+    for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi", *MEASUREMENT_TOOLS)):
         group = QActionGroup(window)
         group.setExclusive(True)
         for name in group_names:
@@ -91,6 +96,7 @@ def build_toolbar(window: QMainWindow, a: Mapping[str, QAction], preset_menu: QM
     toolbar.addSeparator()
     toolbar.addAction(a["tool_roi"])
     toolbar.addWidget(kind_selector)
+    toolbar.addActions([a[name] for name in MEASUREMENT_TOOLS])
     toolbar.addActions([a["delete_roi"], a["undo"], a["redo"]])
     toolbar.addSeparator()
     presets = QToolButton(toolbar)

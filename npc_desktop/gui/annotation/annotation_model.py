@@ -15,13 +15,22 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
-from npc_desktop.core.annotation.events import AnnotationEvent, LabelChanged, RoiRemoved
+from npc_desktop.core.annotation.events import (
+    AnnotationEvent,
+    CricoidLevelChanged,
+    LabelChanged,
+    MeasurementAdded,
+    MeasurementRemoved,
+    MeasurementUpdated,
+    RoiRemoved,
+)
 from npc_desktop.core.annotation.labels import Stage
 from npc_desktop.core.annotation.patches import ContextMargin
 from npc_desktop.core.annotation.rois import RectRoi, RoiKind
 from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.annotation.validation import AnnotationError, utc_now
 from npc_desktop.gui.annotation.annotation_commands import AnnotationCommand, Operation
+from npc_desktop.gui.annotation.measurement_edits import MeasurementEdits
 from npc_desktop.gui.annotation.roi_style import KIND_NAMES
 from npc_desktop.gui.annotation.study_files import READ_ONLY_ADVICE, StudyFiles
 
@@ -29,9 +38,10 @@ _BY_HAND = object()
 """``set_label``'s default source: the clinician chose the stage by hand."""
 
 
-class AnnotationModel(StudyFiles):
-    """ROIs and patient labels of the open studies (see the module docstring); the parameters are
-    :class:`~npc_desktop.gui.annotation.study_files.StudyFiles`'."""
+class AnnotationModel(MeasurementEdits, StudyFiles):
+    """ROIs, measurements and patient labels of the open studies (see the module docstring); the
+    parameters are :class:`~npc_desktop.gui.annotation.study_files.StudyFiles`'. The measurement
+    edits come from :class:`~npc_desktop.gui.annotation.measurement_edits.MeasurementEdits`."""
 
     selection_changed = Signal(object)
     """The selected ROI id, or None."""
@@ -48,6 +58,12 @@ class AnnotationModel(StudyFiles):
     typed but not yet stored, while it still goes to the study it was typed for."""
     roi_focus_requested = Signal(str)
     """Undo or redo changed this ROI: show it."""
+    measurements_changed = Signal(str)
+    """StudyInstanceUID whose rulers, node axes or cricoid level changed."""
+    measurement_selection_changed = Signal(object)
+    """The selected measurement id (a ruler, node axes or the cricoid level), or None."""
+    measurement_focus_requested = Signal(str)
+    """Undo or redo changed this measurement: show it."""
 
     def __init__(self, store: Optional[AnnotationStore] = None, parent: Optional[QObject] = None) -> None:
         super().__init__(store, parent)
@@ -56,6 +72,7 @@ class AnnotationModel(StudyFiles):
         self.kind = RoiKind.TUMOUR
         self.margin = ContextMargin()
         self.selected_id: Optional[str] = None
+        self.selected_measurement_id: Optional[str] = None
         self.current_uid: Optional[str] = None
 
     # -- studies ---------------------------------------------------------------------------------
@@ -210,33 +227,9 @@ class AnnotationModel(StudyFiles):
         return self._push(annotations, text, lambda: annotations.set_tnm_form(form))
 
     def import_rois(self, rois: Iterable[RectRoi], source: str) -> str:
-        """Add imported ROIs in one undo step; returns a one-line summary.
-
-        ROIs whose id is already present are skipped (the current version is kept); ROIs of a
-        study that cannot be loaded are skipped and counted.
-        """
-        added: list[tuple[AnnotationSet, RectRoi]] = []
-        present = refused = 0
-        for roi in rois:
-            annotations = self.study(roi.study_instance_uid)
-            if annotations is None or self.read_only_reason(roi.study_instance_uid) is not None:
-                refused += 1
-            elif roi.id in annotations or any(roi.id == r.id for _, r in added):
-                present += 1
-            else:
-                added.append((annotations, roi))
-        if added:
-            self.undo_stack.beginMacro(f"Import {len(added)} ROI{'s' if len(added) > 1 else ''}")
-            for annotations, roi in added:
-                self._push(annotations, "Import ROI", lambda a=annotations, r=roi: a.add(r), roi.id)
-            self.undo_stack.endMacro()
-            self.select(added[0][1].id)
-        parts = [f"{len(added)} ROI(s) imported from {source}"]
-        if present:
-            parts.append(f"{present} already present (kept as they are)")
-        if refused:
-            parts.append(f"{refused} skipped: their study cannot hold annotations or is read-only here")
-        return "; ".join(parts)
+        """Add imported ROIs in one undo step; returns a one-line summary (see
+        :meth:`~npc_desktop.gui.annotation.measurement_edits.MeasurementEdits.import_annotations`)."""
+        return self.import_annotations(rois, source)
 
     def _set_of(self, roi_id: Optional[str]) -> Optional[AnnotationSet]:
         for state in self._studies.values():
@@ -264,6 +257,8 @@ class AnnotationModel(StudyFiles):
         """Select a ROI by id (None clears the selection)."""
         if roi_id is not None and self.find(roi_id) is None:
             roi_id = None
+        if roi_id is not None:
+            self.select_measurement(None)
         if roi_id != self.selected_id:
             self.selected_id = roi_id
             self.selection_changed.emit(roi_id)
@@ -292,6 +287,8 @@ class AnnotationModel(StudyFiles):
 
     def _focus(self, command: object) -> None:
         roi_id = _roi_of(command)
+        if self._focus_measurement(roi_id):
+            return
         if roi_id is not None and self.find(roi_id) is not None:
             self.select(roi_id)
             self.roi_focus_requested.emit(roi_id)
@@ -299,15 +296,25 @@ class AnnotationModel(StudyFiles):
     def _forget_history(self) -> None:
         self.undo_stack.clear()
         self.select(None)
+        self.select_measurement(None)
 
     def _on_event(self, uid: str, event: AnnotationEvent) -> None:
         super()._on_event(uid, event)
         if isinstance(event, LabelChanged):
             self.label_changed.emit(uid, event.new)
             return
+        if isinstance(event, (MeasurementAdded, MeasurementRemoved, MeasurementUpdated, CricoidLevelChanged)):
+            if self.find_measurement(self.selected_measurement_id) is None:
+                self.select_measurement(None)
+            self.measurements_changed.emit(uid)
+            return
         if isinstance(event, RoiRemoved) and event.roi.id == self.selected_id:
             self.select(None)
         self.rois_changed.emit(uid)
+        if getattr(event, "measurements", ()):  # a node ROI's axes left or came back with it
+            if self.find_measurement(self.selected_measurement_id) is None:
+                self.select_measurement(None)
+            self.measurements_changed.emit(uid)
 
 
 def _roi_of(command: object) -> Optional[str]:

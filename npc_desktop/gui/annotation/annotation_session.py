@@ -23,8 +23,10 @@ from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.annotation.validation import AnnotationError
 from npc_desktop.core.demo.example_rois import example_rois
 from npc_desktop.core.dicom import Volume
+from npc_desktop.core.interop.sr import SrContent, annotated_images
 from npc_desktop.gui.annotation import annotation_io, patch_preview
 from npc_desktop.gui.annotation.annotation_model import AnnotationModel
+from npc_desktop.gui.annotation.measurement_edits import Marked
 from npc_desktop.gui.state import IngestMessage
 from npc_desktop.gui.viewer.loading import OpenedStudy
 from npc_desktop.gui.viewer.viewer_session import ViewerSession
@@ -55,6 +57,7 @@ class AnnotationSession(ViewerSession):
         a.rois_changed.connect(self._update_patch_preview)
         a.margin_changed.connect(self._update_patch_preview)
         a.roi_focus_requested.connect(lambda roi_id: self.show_roi(roi_id, only_if_hidden=True))
+        a.measurement_focus_requested.connect(lambda item_id: self.show_measurement(item_id, only_if_hidden=True))
         a.problem.connect(self._on_annotation_problem)
 
     def shutdown(self) -> None:
@@ -98,7 +101,9 @@ class AnnotationSession(ViewerSession):
         target = self._pending_jump.pop(vp, None)
         if target is None and self._show_first_roi and annotations is not None:
             target = self._opening_target(volume, annotations)
-        if target is not None:
+        if target is not None and self.annotations.find_measurement(target) is not None:
+            self.show_measurement(target)
+        elif target is not None:
             self.show_roi(target)
         self._update_patch_preview()
 
@@ -148,12 +153,24 @@ class AnnotationSession(ViewerSession):
         if roi is None:
             return
         self.annotations.select(roi_id)
+        self._show_image_of(roi, only_if_hidden, "The ROI's image is not in the open folder")
+
+    def show_measurement(self, item_id: str, *, only_if_hidden: bool = False) -> None:
+        """Select a ruler, node axes or the cricoid level and show the slice it is on (as
+        :meth:`show_roi` does for a ROI)."""
+        item = self.annotations.find_measurement(item_id)
+        if item is None:
+            return
+        self.annotations.select_measurement(item_id)
+        self._show_image_of(item, only_if_hidden, "The measurement's image is not in the open folder")
+
+    def _show_image_of(self, item: Union[RectRoi, Marked], only_if_hidden: bool, missing: str) -> None:
         order = [self.active] + [vp for vp in range(len(self.viewports)) if vp != self.active]
         holding = []
         for vp in order:
             volume = self.viewports[vp].volume
-            if volume is not None and volume_for(roi, [volume]) is volume:
-                index = find_slice(volume, roi.sop_instance_uid, roi.frame_number)
+            if volume is not None and volume_for(item, [volume]) is volume:  # type: ignore[arg-type]
+                index = find_slice(volume, item.sop_instance_uid, item.frame_number)
                 if only_if_hidden and self.viewports[vp].slice_index == index:
                     return
                 holding.append((vp, index))
@@ -162,11 +179,11 @@ class AnnotationSession(ViewerSession):
             self.set_active(vp)
             self.set_slice(vp, index)
             return
-        found = locate(self.index, roi)
+        found = locate(self.index, item)  # type: ignore[arg-type]
         if found is None:
-            self.status_message.emit("The ROI's image is not in the open folder")
+            self.status_message.emit(missing)
             return
-        self._pending_jump[self.active] = roi_id
+        self._pending_jump[self.active] = item.id
         self.load_series(found[0].key, self.active)
 
     def _update_patch_preview(self, *_: object) -> None:
@@ -186,40 +203,47 @@ class AnnotationSession(ViewerSession):
 
     def export_annotations(self, fmt: annotation_io.ExportFormat, path: Union[str, Path], *,
                            patient: str = "patient1") -> Optional[JobHandle]:
-        """Export the current study's ROIs in the background (status bar and dialog report it)."""
+        """Export the current study's ROIs and measurements in the background (status bar and
+        dialog report it)."""
         annotations = self.annotations.current
-        if self.index is None or annotations is None or not len(annotations):
-            self.error_occurred.emit("Nothing to export", "The open study has no ROIs yet.")
+        if self.index is None or annotations is None or not annotated_images(annotations):
+            self.error_occurred.emit("Nothing to export", "The open study has no ROIs or measurements yet.")
             return None
         self.annotations.flush()
-        rois = annotations.rois
         snapshot = AnnotationSet.from_dict(annotations.to_dict())  # the job runs on another thread
         loaded = {v.meta.series_instance_uid: v for v in self.loaded_volumes() if v is not None}
         index, margin, target = self.index, self.annotations.margin, Path(path)
         label = f"Exporting {annotation_io.EXPORT_LABELS[fmt]}"
         return self.jobs.submit(
             label,
-            lambda progress, cancel: annotation_io.export_job(fmt, rois, index, loaded, target, patient=patient,
-                                                              margin=margin, progress=progress, cancel=cancel,
-                                                              annotations=snapshot),
+            lambda progress, cancel: annotation_io.export_job(fmt, snapshot, index, loaded, target, patient=patient,
+                                                              margin=margin, progress=progress, cancel=cancel),
             lambda message: self.status_message.emit(message),
             on_failed=lambda message: self.error_occurred.emit("Export failed", message),
             on_cancelled=lambda: self.status_message.emit(f"{label} cancelled"),
         )
 
-    def import_sr(self, path: Union[str, Path]) -> JobHandle:
-        """Read the ROIs of a DICOM SR in the background and add them (one undo step)."""
-        source = Path(path)
+    def import_sr(self, path: Union[str, Path]) -> Optional[JobHandle]:
+        """Read the ROIs and measurements of a DICOM SR in the background and add them (one undo
+        step)."""
+        source, index = Path(path), self.index
+        if index is None:
+            self.error_occurred.emit("Nothing to import into", "Open the study the SR belongs to first.")
+            return None
 
-        def done(rois: list[RectRoi]) -> None:
-            summary = self.annotations.import_rois(rois, source.name)
+        def done(content: SrContent) -> None:
+            found = content.measurements
+            summary = self.annotations.import_annotations(
+                content.rois, source.name, [*found.rulers, *found.node_axes], found.cricoid_level)
             self.status_message.emit(summary)
             if self.annotations.selected_id is not None:
                 self.show_roi(self.annotations.selected_id)
+            elif self.annotations.selected_measurement_id is not None:
+                self.show_measurement(self.annotations.selected_measurement_id)
 
         return self.jobs.submit(
             f"Importing {source.name}",
-            lambda progress, cancel: annotation_io.import_sr_job(source, progress, cancel),
+            lambda progress, cancel: annotation_io.import_sr_job(source, index, progress, cancel),
             done,
             on_failed=lambda message: self.error_occurred.emit("Import failed", message),
         )

@@ -51,7 +51,7 @@ class AnnotationUi(QObject):
             a[f"kind_{name}"].triggered.connect(lambda _=False, k=kind: choose_drawing_kind(an, k, announce))
             a[f"relabel_{name}"].triggered.connect(
                 lambda _=False, k=kind: change_roi_kind(an, an.selected_id, k, announce))
-        a["delete_roi"].triggered.connect(lambda: an.delete_roi())
+        a["delete_roi"].triggered.connect(lambda: an.delete_selected())
         a["undo"].triggered.connect(an.undo)
         a["redo"].triggered.connect(an.redo)
         a["save_annotations"].triggered.connect(self.save_now)
@@ -59,7 +59,8 @@ class AnnotationUi(QObject):
             a[f"export_{fmt.value}"].triggered.connect(lambda _=False, f=fmt: self.choose_export(f))
         a["import_sr"].triggered.connect(self.choose_import)
         for signal in (an.undo_stack.canUndoChanged, an.undo_stack.canRedoChanged, an.undo_stack.indexChanged,
-                       an.selection_changed, an.current_study_changed, an.rois_changed, session.study_indexed):
+                       an.selection_changed, an.current_study_changed, an.rois_changed, session.study_indexed,
+                       an.measurement_selection_changed, an.measurements_changed):
             signal.connect(self.sync_actions)
         an.save_state_changed.connect(self._show_save_state)
         self.sync_actions()
@@ -75,10 +76,11 @@ class AnnotationUi(QObject):
             label = name.capitalize() + (f" {text}" if can and text else "")
             a[name].setText(label)
             a[name].setToolTip(label + f"  ({a[name].shortcut().toString()})")
-        a["delete_roi"].setEnabled(an.selected_id is not None)
+        a["delete_roi"].setEnabled(an.selected_id is not None or an.selected_measurement_id is not None)
         has_rois = an.current is not None and len(an.current) > 0
+        has_any = has_rois or (an.current is not None and bool(an.current.measurements or an.current.cricoid_level))
         for fmt in ExportFormat:
-            a[f"export_{fmt.value}"].setEnabled(has_rois)
+            a[f"export_{fmt.value}"].setEnabled(has_rois if fmt is ExportFormat.COCO else has_any)
         a["import_sr"].setEnabled(self.session.index is not None)
 
     # -- saving ----------------------------------------------------------------------------------
@@ -120,7 +122,8 @@ class AnnotationUi(QObject):
     # -- export / import -------------------------------------------------------------------------
 
     def choose_export(self, fmt: ExportFormat) -> None:
-        """Ask where (and, for CSV and COCO, under which pseudonym) to export the study's ROIs."""
+        """Ask where (and, for CSV and COCO, under which pseudonym) to export the study's ROIs and
+        measurements."""
         parent = self.context.parent
         start = str(Path(self.context.settings.last_folder) / f"annotations{EXPORT_SUFFIXES[fmt]}")
         path, _ = QFileDialog.getSaveFileName(parent, f"Export ROIs as {EXPORT_LABELS[fmt]}", start,
@@ -137,8 +140,8 @@ class AnnotationUi(QObject):
         self.session.export_annotations(fmt, path, patient=patient.strip())
 
     def choose_import(self) -> None:
-        """Ask for a DICOM SR file and add its ROIs."""
-        path, _ = QFileDialog.getOpenFileName(self.context.parent, "Import ROIs from DICOM SR",
+        """Ask for a DICOM SR file and add its ROIs and measurements."""
+        path, _ = QFileDialog.getOpenFileName(self.context.parent, "Import ROIs and Measurements from DICOM SR",
                                               self.context.settings.last_folder, "DICOM SR (*.dcm);;All files (*)")
         if path:
             self.session.import_sr(path)

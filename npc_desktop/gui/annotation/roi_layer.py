@@ -121,7 +121,7 @@ class RoiLayer(QObject):
 
     def _on_draw(self, start: QPointF, current: QPointF, phase: int) -> None:
         volume = self.volume
-        if volume is None:
+        if volume is None or self.session.tool is not Tool.ROI:
             return
         if phase < 2:
             colour = QColor(KIND_COLOURS[self.session.annotations.kind])

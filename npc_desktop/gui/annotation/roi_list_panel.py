@@ -1,4 +1,5 @@
-"""The ROI list: every ROI of the current study; clicking one shows it."""
+"""The ROI list: every ROI of the current study; clicking one shows it. Below it, in the same dock,
+the measurements section (:class:`~npc_desktop.gui.annotation.measurement_list_panel.MeasurementListPanel`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
+    QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.gui.annotation.annotation_session import AnnotationSession
+from npc_desktop.gui.annotation.measurement_list_panel import MeasurementListPanel
 from npc_desktop.gui.annotation.roi_kind_commands import change_roi_kind
 from npc_desktop.gui.annotation.roi_style import KIND_COLOURS, KIND_NAMES
 from npc_desktop.gui.annotation.roi_table import roi_rows
@@ -72,11 +75,22 @@ class RoiListPanel(QWidget):
         for column in range(3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.measurements = MeasurementListPanel(session, self)
+        rois = QWidget(self)
+        roi_layout = QVBoxLayout(rois)
+        roi_layout.setContentsMargins(0, 0, 0, 0)
+        roi_layout.setSpacing(4)
+        roi_layout.addWidget(self.summary)
+        roi_layout.addWidget(self.tree, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(rois)
+        self.splitter.addWidget(self.measurements)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.splitter, 1)
         self._icons = {kind: kind_icon(kind) for kind in RoiKind}
         self._items: dict[str, QTreeWidgetItem] = {}
         self._syncing = False

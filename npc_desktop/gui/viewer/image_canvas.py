@@ -68,6 +68,7 @@ class ImageCanvas(pg.GraphicsView):
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.view_box.addItem(self.image_item)
         self.corners: dict[str, list[str]] = {"tl": [], "tr": [], "bl": [], "br": []}
+        self.layer_lines: dict[str, dict[str, list[str]]] = {}
         self.edges: dict[str, str] = {}
         self.message = ""
         self.banner = ""
@@ -130,6 +131,20 @@ class ImageCanvas(pg.GraphicsView):
         """Set the lines of one corner: "tl", "tr", "bl" or "br"."""
         self.corners[corner] = lines
         self.viewport().update()
+
+    def set_layer_lines(self, layer: str, corner: str, lines: list[str]) -> None:
+        """Lines an overlay layer adds to a corner ([] removes them). They sit next to the
+        viewport's own lines, on the side away from the image edge, so those never move."""
+        self.layer_lines.setdefault(corner, {})[layer] = list(lines)
+        self.viewport().update()
+
+    def shown_corners(self) -> dict[str, list[str]]:
+        """Every corner's lines as painted: the viewport's and the layers'."""
+        shown = {}
+        for corner, own in self.corners.items():
+            extra = [line for lines in self.layer_lines.get(corner, {}).values() for line in lines]
+            shown[corner] = extra + own if corner[0] == "b" else own + extra
+        return shown
 
     def set_message(self, message: str) -> None:
         """A centred message (empty viewport, loading); "" removes it."""
@@ -256,13 +271,14 @@ class ImageCanvas(pg.GraphicsView):
         # Leave the middle of the top and bottom edges to the orientation labels.
         label = QFontMetrics(self._edge_font).horizontalAdvance("MM")
         reserve = {edge: float(label) if self.edges.get(edge) else 0.0 for edge in ("top", "bottom")}
-        placed = layout_corners(self.corners, metrics, width, height, reserve)
+        corners = self.shown_corners()
+        placed = layout_corners(corners, metrics, width, height, reserve)
         for item in placed:
             self._text(painter, metrics, item.shown, item.x, item.baseline, "left", width)
         self._placed = placed
         self._tooltips = corner_tooltips(placed)
         if self.hint:
-            rows = max(len(self.corners["bl"]), len(self.corners["br"]), 1 if self.edges else 0)
+            rows = max(len(corners["bl"]), len(corners["br"]), 1 if self.edges else 0)
             box = hint_box(self.hint, metrics, width, height - MARGIN - rows * line - MARGIN)
             if box is not None:
                 draw_hint(painter, self.hint, metrics, box)
@@ -286,7 +302,7 @@ class ImageCanvas(pg.GraphicsView):
             painter.setFont(bold)
             banner = QFontMetrics(bold)
             # Below the taller of the two top corner blocks, so neither hides the other.
-            rows = max(len(self.corners["tl"]), len(self.corners["tr"]))
+            rows = max(len(corners["tl"]), len(corners["tr"]))
             y = MARGIN + (rows + 0.6) * line + banner.ascent()
             self._text(painter, banner, self.banner, width / 2.0, y, "centre", width - 4 * MARGIN,
                        self._banner_colour)

@@ -19,10 +19,11 @@ class SliceViewBox(pg.ViewBox):
     - Ctrl+wheel: zoom about the pointer;
     - right drag (or left drag with the window tool): ``sigWindowDrag(dx, dy, phase)`` with the
       screen-pixel offset from the press point, phase 0 = start, 1 = move, 2 = finish;
-    - left drag: pan (pan tool), zoom about the press point (zoom tool) or draw a rectangle
-      (ROI tool): ``sigDrawDrag(start, current, phase)`` in view (plane mm) coordinates;
-      middle drag: pan;
-    - left click on the image background: ``sigBackgroundClicked`` (clears the ROI selection).
+    - left drag: pan (pan tool), zoom about the press point (zoom tool) or draw (the ROI and
+      measurement tools, see ``Tool.draws``): ``sigDrawDrag(start, current, phase)`` in view
+      (plane mm) coordinates; middle drag: pan;
+    - left click on the image background: ``sigBackgroundClicked`` (clears the selection) and
+      ``sigPointClicked(point)`` in view coordinates (the cricoid level tool marks it).
 
     Aspect is locked (1 mm = 1 mm) and y points down, as rows do on screen.
     """
@@ -31,6 +32,7 @@ class SliceViewBox(pg.ViewBox):
     sigWindowDrag = Signal(float, float, int)
     sigDrawDrag = Signal(QPointF, QPointF, int)
     sigBackgroundClicked = Signal()
+    sigPointClicked = Signal(QPointF)
 
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
@@ -61,7 +63,7 @@ class SliceViewBox(pg.ViewBox):
             offset = ev.screenPos() - ev.buttonDownScreenPos(button)
             phase = 0 if ev.isStart() else 2 if ev.isFinish() else 1
             self.sigWindowDrag.emit(offset.x(), offset.y(), phase)
-        elif left and self.tool is Tool.ROI:
+        elif left and self.tool.draws:
             ev.accept()
             start = self.mapSceneToView(ev.buttonDownScenePos(button))
             current = self.mapSceneToView(ev.scenePos())
@@ -82,3 +84,4 @@ class SliceViewBox(pg.ViewBox):
         ev.accept()  # no plot context menu, no "auto range" button
         if ev.button() == Qt.MouseButton.LeftButton:
             self.sigBackgroundClicked.emit()
+            self.sigPointClicked.emit(QPointF(self.mapSceneToView(ev.scenePos())))

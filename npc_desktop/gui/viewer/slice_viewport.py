@@ -7,12 +7,13 @@ from typing import Callable, Mapping, Optional
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from npc_desktop.core.preprocessing import apply_clahe, window_to_uint8
 from npc_desktop.gui.state import ClaheSettings, CursorInfo, LoadedSeries, Tool, ViewState
 from npc_desktop.gui.viewer import geometry, overlay
 from npc_desktop.gui.viewer.image_canvas import ImageCanvas
+from npc_desktop.gui.viewer.slice_slider import SliceSlider
 from npc_desktop.gui.viewer.viewer_session import PAGE_STEP, ViewerSession
 
 EMPTY_MESSAGE = "Double-click a series in the study browser to show it here"
@@ -38,7 +39,7 @@ class SliceViewport(QWidget):
         self.index = index
         self.setObjectName(f"viewport{index}")
         self.canvas = ImageCanvas(self)
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider = SliceSlider(self)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.setEnabled(False)
         self.slider.setToolTip("Slice (wheel, arrow keys, PageUp/PageDown, Home/End)")

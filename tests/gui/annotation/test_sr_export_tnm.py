@@ -23,9 +23,9 @@ def test_sr_export_job_carries_the_tnm_stage(tmp_path: Path, demo_study) -> None
     volumes = {uid: load_series(index.find_series(uid)) for uid in demo_study.series_uids.values()}
     annotations = tnm_annotations(demo_study, volumes)
     path = tmp_path / "study.dcm"
-    message = annotation_io.export_job(annotation_io.ExportFormat.SR, annotations.rois, index, {}, path,
+    message = annotation_io.export_job(annotation_io.ExportFormat.SR, annotations, index, {}, path,
                                        patient="p1", margin=ContextMargin(), progress=lambda *_: None,
-                                       cancel=threading.Event(), annotations=annotations)
+                                       cancel=threading.Event())
     assert str(path) in message
     back = read_sr(path, source_headers_for(index, annotated_images(annotations)))
     assert back.tnm == SrTnm(t="T3", n="N3", m="M0", stage="IVA", edition=8)

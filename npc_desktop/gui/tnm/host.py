@@ -26,6 +26,8 @@ class TnmAnnotations(Protocol):
     """study UID: any change of that study's annotations but its label (ROIs, measurements, TNM form)"""
     label_changed: SignalInstance
     """study UID, its new PatientLabel"""
+    measurements_changed: SignalInstance
+    """study UID: its rulers, node axes or cricoid level changed"""
 
     @property
     def current(self) -> Optional[AnnotationSet]:

@@ -127,6 +127,7 @@ class TnmPanel(QWidget):
         model.current_study_changed.connect(self._on_study_changed)
         model.rois_changed.connect(self._on_study_edited)
         model.label_changed.connect(self._on_study_edited)
+        model.measurements_changed.connect(self._on_study_edited)  # node axes and the cricoid level
         self.host.series_loaded.connect(lambda *_: self.refresh())
         self.host.viewport_cleared.connect(lambda *_: self.refresh())
         self.edition.activated.connect(lambda i: self._edit("Set TNM Edition", edition=self.edition.itemData(i)))

@@ -93,7 +93,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         pdf = write_report_pdf(content, args.output, page_size=args.page_size)
         print(f"{stage_label_text(result)}")
-        print("\n".join(tnm_beside_ensemble(annotations, volumes, result).lines()))
+        study = studies.get(annotations.study_instance_uid)
+        print("\n".join(tnm_beside_ensemble(annotations, volumes, result, study).lines()))
         print(f"report written to {pdf}")
         if args.dicom:
             dcm = encapsulate_pdf(pdf, args.dicom, patient=content.patient,

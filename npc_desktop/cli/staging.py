@@ -130,7 +130,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     from npc_desktop.cli.tnm_compare import tnm_beside_ensemble
 
-    beside = tnm_beside_ensemble(annotations, volumes, result)
+    beside = tnm_beside_ensemble(annotations, volumes, result, index)
     if args.json:
         print(json.dumps({**result.to_dict(), "tnm": beside.to_dict()}, indent=2))
     else:

@@ -95,7 +95,7 @@ def _assess_study(args: argparse.Namespace) -> TnmAssessment:
     series = dict.fromkeys(roi.series_instance_uid for roi in node_rois(annotations))
     volumes = _load_volumes(index, annotations, args.study, series)
     try:
-        return assess_study(annotations, volumes)
+        return assess_study(annotations, volumes, index)
     except TnmError as exc:
         raise UsageError(f"{args.study}: saved TNM form: {exc}") from None
 

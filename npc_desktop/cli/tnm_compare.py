@@ -54,8 +54,11 @@ class TnmBesideEnsemble:
                 "discordant": self.comparison.discordant, "comparison": self.comparison.text}
 
 
-def tnm_beside_ensemble(annotations: Any, volumes: Mapping[str, Any], result: Any) -> TnmBesideEnsemble:
+def tnm_beside_ensemble(annotations: Any, volumes: Mapping[str, Any], result: Any,
+                        index: Any = None) -> TnmBesideEnsemble:
     """The study's TNM stage (``assess_study``) compared with a staging result's patient class.
+
+    ``index`` is the study's StudyIndex (frames of reference and image planes of series not loaded).
 
     Raises
     ------
@@ -71,7 +74,7 @@ def tnm_beside_ensemble(annotations: Any, volumes: Mapping[str, Any], result: An
     if annotations.tnm_form is None:
         return TnmBesideEnsemble(None, ensemble_class, None)
     try:
-        assessment = assess_study(annotations, volumes)
+        assessment = assess_study(annotations, volumes, index)
     except TnmError as exc:
         raise UsageError(f"saved TNM form: {exc}") from None
     comparison = compare_with_ensemble(assessment.stage, ensemble_class, class_names=tuple(result.class_names))

@@ -15,12 +15,14 @@ level is not below it ("extends below" is strict).
 
 A ROI extends below the level when the lowest point of its box does: the four corners of the
 rectangle (its pixel edges, see :mod:`.rois`) are mapped to patient space through the volume's
-geometry and the most inferior one is compared.
+geometry (or, when the series is not loaded, the image plane of the ROI's frame header) and the
+most inferior one is compared. Heights are only comparable in one frame of reference: a ROI on a
+series whose FrameOfReferenceUID differs from the cricoid level's series is refused.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -28,13 +30,16 @@ from npc_desktop.core.annotation.measurements import CricoidLevel
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.annotation.validation import AnnotationError
 from npc_desktop.core.dicom import Volume
+from npc_desktop.core.dicom.headers import FrameHeader
 
 __all__ = [
     "cricoid_level_at",
     "image_point_to_patient",
     "is_below_cricoid",
     "roi_corners_patient",
+    "check_same_frame_of_reference",
     "roi_extends_below_cricoid",
+    "roi_in_frame_extends_below_cricoid",
     "roi_lowest_point",
     "slice_index_of",
 ]
@@ -108,6 +113,11 @@ def is_below_cricoid(point: Sequence[float], cricoid: CricoidLevel) -> bool:
     return z < cricoid.superior_mm
 
 
+def _corners(roi: RectRoi, to_patient: Callable[[float, float], np.ndarray]) -> np.ndarray:
+    corners = ((roi.row0, roi.col0), (roi.row0, roi.col1), (roi.row1, roi.col1), (roi.row1, roi.col0))
+    return np.array([to_patient(r, c) for r, c in corners])
+
+
 def roi_corners_patient(roi: RectRoi, volume: Volume) -> np.ndarray:
     """The four corners of a ROI's box in patient coordinates, shape ``(4, 3)``.
 
@@ -117,8 +127,7 @@ def roi_corners_patient(roi: RectRoi, volume: Volume) -> np.ndarray:
         If the ROI's image is not a slice of ``volume``.
     """
     index = slice_index_of(volume, roi.sop_instance_uid, roi.frame_number)
-    corners = ((roi.row0, roi.col0), (roi.row0, roi.col1), (roi.row1, roi.col1), (roi.row1, roi.col0))
-    return np.array([image_point_to_patient(volume, index, r, c) for r, c in corners])
+    return _corners(roi, lambda r, c: image_point_to_patient(volume, index, r, c))
 
 
 def roi_lowest_point(roi: RectRoi, volume: Volume) -> np.ndarray:
@@ -127,18 +136,85 @@ def roi_lowest_point(roi: RectRoi, volume: Volume) -> np.ndarray:
     return corners[int(np.argmin(corners[:, 2]))]
 
 
-def roi_extends_below_cricoid(roi: RectRoi, volume: Volume, cricoid: CricoidLevel) -> bool:
+def check_same_frame_of_reference(roi: RectRoi, roi_frame_of_reference: Optional[str], cricoid: CricoidLevel,
+                                  cricoid_frame_of_reference: Optional[str]) -> None:
+    """Refuse to compare a ROI with the cricoid level across studies or frames of reference.
+
+    A ROI on the level's own series is always comparable. Otherwise both series need the same,
+    non-empty FrameOfReferenceUID: raw patient z of two frames of reference are unrelated.
+
+    Raises
+    ------
+    AnnotationError
+        Naming why the heights cannot be compared.
+    """
+    if roi.study_instance_uid != cricoid.study_instance_uid:
+        raise AnnotationError("study_instance_uid", f"ROI {roi.id} and the cricoid level are on different studies")
+    if roi.series_instance_uid == cricoid.series_instance_uid:
+        return
+    if not roi_frame_of_reference or not cricoid_frame_of_reference:
+        raise AnnotationError("frame_of_reference_uid", "the frame of reference of the node's series or of the "
+                              "cricoid level's series is not known, so their heights cannot be compared")
+    if roi_frame_of_reference != cricoid_frame_of_reference:
+        raise AnnotationError("frame_of_reference_uid", "the cricoid level is marked on a series in another frame "
+                              "of reference, so their heights cannot be compared")
+
+
+def frame_to_patient(frame: FrameHeader) -> Callable[[float, float], np.ndarray]:
+    """Patient coordinates (LPS mm) of sub-pixel points ``(row, col)`` on a stored frame, from its header.
+
+    Raises
+    ------
+    AnnotationError
+        If the header lacks the position, orientation or pixel spacing.
+    """
+    if frame.position is None or frame.orientation is None or frame.pixel_spacing is None:
+        raise AnnotationError("sop_instance_uid", f"image {frame.sop_instance_uid} has no image plane "
+                              "(position, orientation and pixel spacing)")
+    origin = np.asarray(frame.position, dtype=float)
+    cosines = np.asarray(frame.orientation, dtype=float)
+    along_columns = cosines[:3] / np.linalg.norm(cosines[:3])
+    along_rows = cosines[3:6] / np.linalg.norm(cosines[3:6])
+    row_mm, col_mm = (float(v) for v in frame.pixel_spacing)
+    return lambda r, c: origin + (c - 0.5) * col_mm * along_columns + (r - 0.5) * row_mm * along_rows
+
+
+def roi_in_frame_extends_below_cricoid(roi: RectRoi, frame: FrameHeader, cricoid: CricoidLevel, *,
+                                       frame_of_reference: Optional[str] = None,
+                                       cricoid_frame_of_reference: Optional[str] = None) -> bool:
+    """:func:`roi_extends_below_cricoid` from the ROI image's header alone (no pixels loaded).
+
+    Raises
+    ------
+    AnnotationError
+        If the frames of reference differ (:func:`check_same_frame_of_reference`) or the header
+        has no image plane.
+    """
+    check_same_frame_of_reference(roi, frame_of_reference, cricoid, cricoid_frame_of_reference)
+    corners = _corners(roi, frame_to_patient(frame))
+    return is_below_cricoid(corners[int(np.argmin(corners[:, 2]))], cricoid)
+
+
+def roi_extends_below_cricoid(roi: RectRoi, volume: Volume, cricoid: CricoidLevel, *,
+                              cricoid_frame_of_reference: Optional[str] = None) -> bool:
     """Whether a (node) ROI extends below the caudal border of the cricoid cartilage.
 
     True when the lowest point of its box (:func:`roi_lowest_point`) is below the level
     (:func:`is_below_cricoid`). The volume must be the series the ROI is drawn on; the cricoid
     may have been marked on any series of the same frame of reference.
 
+    Parameters
+    ----------
+    roi, volume, cricoid
+        The node, the series it is drawn on, and the level.
+    cricoid_frame_of_reference
+        FrameOfReferenceUID of the level's series; needed unless the level is on ``volume``.
+
     Raises
     ------
     AnnotationError
-        If the ROI's image is not a slice of ``volume``, or ROI and level belong to other studies.
+        If the ROI's image is not a slice of ``volume``, ROI and level belong to other studies,
+        or their series are not known to share a frame of reference.
     """
-    if roi.study_instance_uid != cricoid.study_instance_uid:
-        raise AnnotationError("study_instance_uid", f"ROI {roi.id} and the cricoid level are on different studies")
+    check_same_frame_of_reference(roi, volume.meta.frame_of_reference_uid, cricoid, cricoid_frame_of_reference)
     return is_below_cricoid(roi_lowest_point(roi, volume), cricoid)

@@ -116,7 +116,7 @@ def tnm_groups(assessment: TnmAssessment) -> list[Any]:
     )]
 
 
-def study_tnm_groups(annotations: AnnotationSet, volumes: Mapping[str, Volume]) -> list[Any]:
+def study_tnm_groups(annotations: AnnotationSet, volumes: Mapping[str, Volume], index: Any = None) -> list[Any]:
     """:func:`tnm_groups` of a study's saved TNM form (see ``assess_study``); empty without one.
 
     Parameters
@@ -125,6 +125,8 @@ def study_tnm_groups(annotations: AnnotationSet, volumes: Mapping[str, Volume]) 
         The study's annotations.
     volumes
         Loaded series by SeriesInstanceUID (the node ROIs' series decide the cricoid rule).
+    index
+        The study's StudyIndex (or StudyInfo): frames of reference and image planes of series not loaded.
 
     Raises
     ------
@@ -134,7 +136,7 @@ def study_tnm_groups(annotations: AnnotationSet, volumes: Mapping[str, Volume]) 
     if annotations.tnm_form is None:
         return []
     try:
-        return tnm_groups(assess_study(annotations, volumes))
+        return tnm_groups(assess_study(annotations, volumes, index))
     except TnmError as exc:
         raise SrError(f"saved TNM form: {exc}") from None
 

@@ -228,7 +228,7 @@ def report_content(
     optional: dict[str, Any] = {"created": created} if created is not None else {}
     measured = current if current is not None else annotations
     tnm = tnm_section(measured, volumes, ensemble_class=result.class_names[result.patient.predicted_index],
-                      class_names=result.class_names)
+                      class_names=result.class_names, study=study)
     return ReportContent(
         institution=institution or Institution(),
         patient=_patient_details(volumes[used[0]], study),

@@ -9,7 +9,7 @@ dock and ``npc-desktop tnm STUDY`` say.
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.colours import roi_colour_rgb
@@ -46,7 +46,7 @@ def _category(call: CategoryCall) -> TnmCategory:
 
 
 def tnm_section(annotations: AnnotationSet, volumes: Mapping[str, Volume], *, ensemble_class: str,
-                class_names: Sequence[str]) -> Optional[TnmSection]:
+                class_names: Sequence[str], study: Any = None) -> Optional[TnmSection]:
     """The TNM section of a study's report; None when the study has no saved TNM form.
 
     Parameters
@@ -58,6 +58,9 @@ def tnm_section(annotations: AnnotationSet, volumes: Mapping[str, Volume], *, en
         give the rulers' pixel spacing.
     ensemble_class, class_names
         The ensemble's patient-level class and the bundle's classes.
+    study
+        The study's StudyInfo (or StudyIndex): frames of reference and image planes of node
+        series that are not loaded, as the TNM dock uses them.
 
     Raises
     ------
@@ -67,7 +70,7 @@ def tnm_section(annotations: AnnotationSet, volumes: Mapping[str, Volume], *, en
     if annotations.tnm_form is None:
         return None
     try:
-        assessment = assess_study(annotations, volumes)
+        assessment = assess_study(annotations, volumes, study)
     except TnmError as exc:
         raise ReportContentError(f"saved TNM form: {exc}") from None
     calls = (assessment.t, assessment.n, assessment.m)

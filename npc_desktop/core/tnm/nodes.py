@@ -64,6 +64,9 @@ class NodeEvidence:
         unknown (no cricoid level marked).
     roi_id
         The node's ROI, for callers that link reasons back to it; optional.
+    cricoid_note
+        Why ``below_cricoid`` is unknown when a cricoid level is marked (for example another
+        frame of reference); it goes into the caveat.
     """
 
     label: str
@@ -72,6 +75,7 @@ class NodeEvidence:
     long_axis_mm: Optional[float] = None
     below_cricoid: Optional[bool] = None
     roi_id: Optional[str] = None
+    cricoid_note: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.label, str) or not self.label.strip():
@@ -137,8 +141,9 @@ def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
 
     caveats = [f"{node.label}: long axis not measured; {n3} if it is larger than {_mm(limit)} mm"
                for node in nodes if node.long_axis_mm is None]
-    caveats += [f"{node.label}: level against the cricoid unknown; {n3} if it lies below the caudal border "
-                f"of the cricoid cartilage"
+    caveats += [f"{node.label}: level against the cricoid unknown"
+                + (f" ({node.cricoid_note})" if node.cricoid_note else "")
+                + f"; {n3} if it lies below the caudal border of the cricoid cartilage"
                 for node in nodes if node.below_cricoid is None and not node.retropharyngeal]
     within = f"each at most {_mm(limit)} mm and above the cricoid" if not caveats else "none known to be N3"
 

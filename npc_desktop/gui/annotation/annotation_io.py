@@ -117,7 +117,7 @@ def export_job(fmt: ExportFormat, annotations: AnnotationSet, index: StudyIndex,
             headers = source_headers_for(index, items)
             nodes = node_rois(annotations)
             volumes = _volumes_for(nodes, index, loaded, progress, cancel) if annotations.tnm_form else []
-            groups = study_tnm_groups(annotations, {v.meta.series_instance_uid: v for v in volumes})
+            groups = study_tnm_groups(annotations, {v.meta.series_instance_uid: v for v in volumes}, index)
             check_cancelled(cancel)
             export_sr(annotations, headers, path, extra_groups=groups)
         else:

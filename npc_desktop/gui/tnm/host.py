@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional, Protocol
 from PySide6.QtCore import SignalInstance
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
-from npc_desktop.core.dicom import Volume
+from npc_desktop.core.dicom import StudyIndex, Volume
 
 
 class TnmAnnotations(Protocol):
@@ -45,10 +45,13 @@ class TnmAnnotations(Protocol):
 
 
 class TnmHost(Protocol):
-    """The session the TNM dock works in: its annotations, loaded series and ROI navigation."""
+    """The session the TNM dock works in: its annotations, study index, loaded series and ROI navigation."""
 
     series_loaded: SignalInstance
     viewport_cleared: SignalInstance
+    study_indexed: SignalInstance
+    index: Optional[StudyIndex]
+    """the open study's index: every series' headers (image planes, frames of reference), loaded or not"""
 
     @property
     def annotations(self) -> TnmAnnotations:

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from npc_desktop.core.tnm import EDITIONS, Axis, NodeFlags, Override, TnmAssessment, TnmError, TnmForm, assess
-from npc_desktop.core.tnm.study import study_form, study_node_evidence
+from npc_desktop.core.tnm import EDITIONS, Axis, NodeFlags, Override, TnmAssessment, TnmError, TnmForm
+from npc_desktop.core.tnm.study import assess_study, study_form, study_node_evidence
 from npc_desktop.gui.tnm import tnm_view
 from npc_desktop.gui.tnm.axis_section import AxisSection
 from npc_desktop.gui.tnm.findings_checklist import FindingsChecklist
@@ -130,6 +130,7 @@ class TnmPanel(QWidget):
         model.measurements_changed.connect(self._on_study_edited)  # node axes and the cricoid level
         self.host.series_loaded.connect(lambda *_: self.refresh())
         self.host.viewport_cleared.connect(lambda *_: self.refresh())
+        self.host.study_indexed.connect(lambda *_: self.refresh())
         self.edition.activated.connect(lambda i: self._edit("Set TNM Edition", edition=self.edition.itemData(i)))
         self.replace_form.clicked.connect(self._replace_unreadable_form)
         self.findings.finding_toggled.connect(self._on_finding)
@@ -168,8 +169,10 @@ class TnmPanel(QWidget):
         else:
             try:
                 self.form = study_form(annotations)
-                evidence = study_node_evidence(annotations, self.form, self._volumes())
-                self.assessment = assess(self.form, evidence)
+                # What the report, the SR and the command line use: loaded series and the study's headers.
+                volumes, index = self._volumes(), self.host.index
+                evidence = study_node_evidence(annotations, self.form, volumes, index)
+                self.assessment = assess_study(annotations, volumes, index)
             except TnmError as exc:
                 problem = (f"The saved TNM form was not loaded: {exc}. It is kept as saved; "
                            "start a new form to replace it.")

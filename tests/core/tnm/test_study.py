@@ -3,6 +3,8 @@ and the node's series say whether it lies below it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
@@ -11,7 +13,7 @@ from npc_desktop.core.annotation.measurements import NodeAxes
 from npc_desktop.core.annotation.patches import pixel_spacing
 from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.core.demo.example_rois import example_rois
-from npc_desktop.core.dicom import load_path
+from npc_desktop.core.dicom import index_path, load_path
 from npc_desktop.core.tnm.form import NodeFlags, TnmForm
 from npc_desktop.core.tnm.nodes import Side
 from npc_desktop.core.tnm.study import assess_study, node_rois, study_node_evidence
@@ -74,3 +76,45 @@ def test_a_node_below_the_marked_cricoid_is_n3(demo_study, demo_t1c) -> None:
     assert assess_study(annotations, volumes).n.value == "N3"
     # Without the node's series loaded, whether it is below stays unknown.
     assert all(e.below_cricoid is None for e in study_node_evidence(annotations, form, {}))
+
+
+def _below_two_slices_up(demo_study, demo_t1c):
+    form = TnmForm(findings=frozenset({"t2.parapharyngeal"}), m="M0")
+    annotations = _annotated(demo_study, form)
+    nodes = node_rois(annotations)
+    form = TnmForm(findings=form.findings, m="M0", primary_side=Side.LEFT,
+                   nodes={n.id: NodeFlags(side=Side.LEFT) for n in nodes})
+    annotations.set_tnm_form(form.to_dict())
+    lowest = min(slice_index_of(demo_t1c, n.sop_instance_uid, n.frame_number) for n in nodes)
+    above = lowest + 2 if demo_t1c.slice_positions[-1] > demo_t1c.slice_positions[0] else lowest - 2
+    return annotations, form, above
+
+
+def test_the_cricoid_rule_needs_only_the_index_headers(demo_study, demo_t1c) -> None:
+    annotations, form, above = _below_two_slices_up(demo_study, demo_t1c)
+    annotations.set_cricoid_level(cricoid_level_at(demo_t1c, above, 10.0, 10.0))
+    loaded = study_node_evidence(annotations, form, {demo_t1c.meta.series_instance_uid: demo_t1c})
+    index = index_path(demo_study.root)
+    from_headers = study_node_evidence(annotations, form, {}, index)
+    assert [e.below_cricoid for e in from_headers] == [e.below_cricoid for e in loaded]
+    assert any(e.below_cricoid for e in from_headers)
+    assert assess_study(annotations, {}, index).n.value == "N3"
+
+
+def test_a_cricoid_level_in_another_frame_of_reference_is_not_compared(demo_study, demo_t1c) -> None:
+    annotations, form, above = _below_two_slices_up(demo_study, demo_t1c)
+    index = index_path(demo_study.root)
+    t2 = index.find_series(demo_study.series_uids["T2"])
+    t2.frame_of_reference_uid = "1.2.826.0.1.3680043.8.498.999"  # a registration-free second frame
+    # The same patient z as a level two slices above the lowest node, but marked on the T2 series.
+    level = cricoid_level_at(demo_t1c, above, 10.0, 10.0)
+    level = replace(level, series_instance_uid=t2.series_instance_uid,
+                    sop_instance_uid=t2.frames[0].sop_instance_uid, frame_number=None)
+    annotations.set_cricoid_level(level)
+    for volumes in ({demo_t1c.meta.series_instance_uid: demo_t1c}, {}):
+        evidence = study_node_evidence(annotations, form, volumes, index)
+        assert all(e.below_cricoid is None for e in evidence)
+        result = assess_study(annotations, volumes, index)
+        assert result.n.value == "N1" and result.provisional
+        assert any("node 1: level against the cricoid unknown (the cricoid level is marked on a series in "
+                   "another frame of reference" in caveat for caveat in result.n.caveats)

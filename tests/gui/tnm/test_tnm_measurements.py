@@ -86,3 +86,38 @@ def test_marking_the_cricoid_above_a_node_gives_n3_in_the_dock(qtbot: Any, demo_
     window.actions_by_name["undo"].trigger()
     QApplication.processEvents()
     assert value_text(panel, "N") == "N1"
+
+
+def test_a_node_on_a_series_not_on_screen_reads_as_the_command_line_does(
+        qtbot: Any, demo_window: Any, demo_study: Any) -> None:
+    from npc_desktop.core.tnm.study import assess_study
+
+    window = demo_window
+    window.resize(1600, 1000)
+    panel = open_tnm(window, demo_study)
+    _all_left(qtbot, panel)
+    left = window.grid.viewports[0]
+    node = _left_node(window)
+    window.session.show_roi(node.id)
+    volume = left.state.volume
+    z = [volume.index_to_patient(float(i), 0.0, 0.0)[2] for i in range(volume.shape[0])]
+    key = Qt.Key.Key_Down if z[-1] > z[0] else Qt.Key.Key_Up
+    choose_tool(qtbot, window, left, "cricoid")
+    for _ in range(3):
+        qtbot.keyClick(left.canvas, key)
+    click_image(qtbot, left, 20.0, 20.0)
+    QApplication.processEvents()
+    assert value_text(panel, "N") == "N3"
+    # The node's series leaves the screen: the dock still places the node from the study's headers.
+    session = window.session
+    t2 = session.index.find_series(demo_study.series_uids["T2"]).key
+    with qtbot.waitSignal(session.series_loaded, timeout=20000):
+        session.load_series(t2, 0)
+    qtbot.waitUntil(lambda: not session.jobs.busy, timeout=20000)
+    shown = {v.meta.series_instance_uid for v in session.loaded_volumes() if v is not None}
+    assert node.series_instance_uid not in shown
+    QApplication.processEvents()
+    expected = assess_study(session.annotations.current, {volume.meta.series_instance_uid: volume})
+    assert expected.n.value == "N3"
+    assert value_text(panel, "N") == "N3"
+    assert reasons_text(panel, "N").splitlines()[0] == expected.n.reasons[0]

@@ -45,7 +45,7 @@ def test_tnm_study_text_and_json_from_the_autosave(demo_study, volumes, autosave
     assert main(["tnm", str(demo_study.root)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Stage IVA (T3 N3 M0, AJCC/UICC 8th edition)"
-    assert "  N3: node 2, long axis 64 mm > 60 mm" in lines
+    assert "  N3: node 2, axial long axis 64 mm > 60 mm" in lines
     assert main(["tnm", str(demo_study.root), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"t", "n", "m", "stage", "edition", "reasons"}

@@ -113,7 +113,8 @@ def assess(form: TnmForm, nodes: Sequence[NodeEvidence]) -> TnmAssessment:
     """
     table = form.table
     t = derive_t(form.findings, table).with_override(form.overrides.get(Axis.T))
-    n = derive_n(nodes, table, primary_side=form.primary_side).with_override(form.overrides.get(Axis.N))
+    n = derive_n(nodes, table, primary_side=form.primary_side,
+                 neck_reviewed=form.neck_reviewed).with_override(form.overrides.get(Axis.N))
     m = derive_m(form.m, table).with_override(form.overrides.get(Axis.M))
     grouping, reason = _group(table, t, n, m)
     return TnmAssessment(table=table, t=t, n=n, m=m, grouping=grouping, stage_reason=reason)

@@ -25,11 +25,13 @@ from npc_desktop.core.tnm.nodes import NodeEvidence, Side
 
 __all__ = ["FORM_VERSION", "NodeFlags", "TnmForm"]
 
-FORM_VERSION: int = 1
-"""Version of the serialised form written by :meth:`TnmForm.to_dict`."""
+FORM_VERSION: int = 2
+"""Version of the serialised form written by :meth:`TnmForm.to_dict` (2 added ``neck_reviewed``;
+version 1 forms, without it, still load as not reviewed)."""
 
 _MAX_ID = 64
-_FORM_KEYS = frozenset(("format_version", "edition", "findings", "primary_side", "m", "overrides", "nodes"))
+_FORM_KEYS_V1 = frozenset(("format_version", "edition", "findings", "primary_side", "m", "overrides", "nodes"))
+_FORM_KEYS = _FORM_KEYS_V1 | {"neck_reviewed"}
 
 
 def _side(value: Any, where: str) -> Optional[Side]:
@@ -84,6 +86,8 @@ class TnmForm:
         The clinician's overrides by axis (:class:`Axis` or ``"T"``, ``"N"``, ``"M"``).
     nodes
         Flags of the node ROIs, keyed by ROI id.
+    neck_reviewed
+        The clinician's "neck reviewed: no involved nodes": with no node ROIs, N0 is definite.
 
     Raises
     ------
@@ -97,8 +101,11 @@ class TnmForm:
     m: Optional[str] = None
     overrides: Mapping[Axis, Override] = field(default_factory=dict)
     nodes: Mapping[str, NodeFlags] = field(default_factory=dict)
+    neck_reviewed: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.neck_reviewed, bool):
+            raise TnmError("neck_reviewed", f"must be true or false, got {self.neck_reviewed!r}")
         table = get_edition(self.edition)
         object.__setattr__(self, "edition", table.number)
         if isinstance(self.findings, str) or not isinstance(self.findings, Iterable):
@@ -173,6 +180,7 @@ class TnmForm:
             "m": self.m,
             "overrides": {axis.value: {"category": o.category, "note": o.note} for axis, o in self.overrides.items()},
             "nodes": {roi_id: flags.to_dict() for roi_id, flags in self.nodes.items()},
+            "neck_reviewed": self.neck_reviewed,
         }
 
     @classmethod
@@ -198,11 +206,14 @@ class TnmForm:
 
     @classmethod
     def _from_dict(cls, data: Any) -> "TnmForm":
-        d = _exact_keys(data, _FORM_KEYS, "")
-        version = d["format_version"]
-        if type(version) is not int or version != FORM_VERSION:
+        version = _mapping(data, "").get("format_version")
+        if type(version) is not int or version not in (1, FORM_VERSION):
             raise TnmError("format_version", f"version {version!r} is not supported "
-                                             f"(this version of NPC Desktop reads {FORM_VERSION})")
+                                             f"(this version of NPC Desktop reads 1 to {FORM_VERSION})")
+        d = _exact_keys(data, _FORM_KEYS_V1 if version == 1 else _FORM_KEYS, "")
+        reviewed = d.get("neck_reviewed", False)
+        if type(reviewed) is not bool:
+            raise TnmError("neck_reviewed", f"must be true or false, got {reviewed!r}")
         if type(d["edition"]) is not int:
             raise TnmError("edition", f"must be an edition number, got {d['edition']!r}")
         if not isinstance(d["findings"], list) or not all(isinstance(f, str) for f in d["findings"]):
@@ -224,7 +235,7 @@ class TnmForm:
             except TnmError as exc:
                 raise exc.within(f"nodes.{roi_id}") from None
         return cls(edition=d["edition"], findings=frozenset(d["findings"]), primary_side=d["primary_side"],
-                   m=d["m"], overrides=overrides, nodes=nodes)
+                   m=d["m"], overrides=overrides, nodes=nodes, neck_reviewed=reviewed)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -2,7 +2,8 @@
 
 The rules (AJCC/UICC 8th edition, chapter 9, Regional Lymph Nodes; see :mod:`.ajcc8`):
 
-- no node: N0;
+- no node: N0; definite only when the clinician recorded that the neck was reviewed and holds no
+  involved node, otherwise provisional (a caveat says the nodes may not have been outlined yet);
 - a node larger than the edition's size limit (6 cm, greatest dimension, taken here as the
   node's long axis), or any node below the caudal border of the cricoid cartilage: N3, whatever
   else is true; exactly 60 mm is *not* larger than 60 mm;
@@ -108,7 +109,7 @@ def _size_text(value: float, limit: float) -> str:
 
 
 def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
-             primary_side: Optional[Side] = None) -> CategoryCall:
+             primary_side: Optional[Side] = None, neck_reviewed: bool = False) -> CategoryCall:
     """The N category of ``nodes`` under ``table``'s nodal rules, with reasons and caveats.
 
     Parameters
@@ -119,6 +120,9 @@ def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
         The edition; its N categories are read as none / unilateral / bilateral / advanced.
     primary_side
         The side of the primary tumour, which decides where midline nodes count.
+    neck_reviewed
+        The clinician's "neck reviewed: no involved nodes". Without nodes it makes N0 definite;
+        with nodes it contradicts them, and a caveat says so.
 
     Returns
     -------
@@ -127,19 +131,25 @@ def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
     """
     n0, n1, n2, n3 = table.codes(Axis.N)
     limit = table.nodal_size_limit_mm
+    if not nodes and neck_reviewed:
+        return CategoryCall(axis=Axis.N, derived=n0, reasons=(f"{n0}: neck reviewed, no involved lymph node",))
     if not nodes:
-        return CategoryCall(axis=Axis.N, derived=n0, reasons=(f"{n0}: no involved lymph node recorded",))
+        return CategoryCall(axis=Axis.N, derived=n0, reasons=(f"{n0}: no involved lymph node recorded",),
+                            caveats=(f"no node ROI and the neck not marked as reviewed: {n0} only if the neck holds "
+                                     f"no involved node; outline the nodes or check \"neck reviewed\"",))
+    contradiction = (f"\"neck reviewed: no involved nodes\" is checked but {len(nodes)} node ROI(s) are "
+                     "outlined; uncheck it or remove the node ROIs",) if neck_reviewed else ()
     advanced = []
     for node in nodes:
         if node.long_axis_mm is not None and node.long_axis_mm > limit + _SIZE_TOLERANCE_MM:
             size = _size_text(node.long_axis_mm, limit)
-            advanced.append(f"{n3}: {node.label}, long axis {size} mm > {_mm(limit)} mm")
+            advanced.append(f"{n3}: {node.label}, axial long axis {size} mm > {_mm(limit)} mm")
         if node.below_cricoid:
             advanced.append(f"{n3}: {node.label} lies below the caudal border of the cricoid cartilage")
     if advanced:
-        return CategoryCall(axis=Axis.N, derived=n3, reasons=tuple(advanced))
+        return CategoryCall(axis=Axis.N, derived=n3, reasons=tuple(advanced), caveats=contradiction)
 
-    caveats = [f"{node.label}: long axis not measured; {n3} if it is larger than {_mm(limit)} mm"
+    caveats = [f"{node.label}: axial long axis not measured; {n3} if it is larger than {_mm(limit)} mm"
                for node in nodes if node.long_axis_mm is None]
     caveats += [f"{node.label}: level against the cricoid unknown"
                 + (f" ({node.cricoid_note})" if node.cricoid_note else "")
@@ -168,7 +178,7 @@ def derive_n(nodes: Sequence[NodeEvidence], table: EditionTable, *,
             reasons.append(f"{n1}: {extent}retropharyngeal nodes, {_labels(retro)}; retropharyngeal nodes "
                            f"on one or both sides are {n1}" + ("" if cervical else f", {within}"))
     return CategoryCall(axis=Axis.N, derived=category, reasons=(*reasons, *notes),
-                        caveats=(*side_caveats, *caveats))
+                        caveats=(*contradiction, *side_caveats, *caveats))
 
 
 def _labels(nodes: Sequence[NodeEvidence]) -> str:

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QPushBu
 from npc_desktop.gui.tnm.findings_checklist import SIDE_CHOICES
 from npc_desktop.gui.tnm.tnm_view import NodeRow
 
-NO_NODES_TEXT = "No lymph-node ROIs: N0. Mark a ROI as a lymph node (N) to add it here."
+NO_NODES_TEXT = ("No lymph-node ROIs. Mark a ROI as a lymph node (N) to add it here, or check "
+                 "\"Neck reviewed\" when the neck holds no involved node.")
 
 
 class NodeList(QWidget):

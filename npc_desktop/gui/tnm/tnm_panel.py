@@ -15,6 +15,7 @@ from typing import Any, Optional
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -74,10 +75,13 @@ class TnmPanel(QWidget):
         self.summary.setToolTip("Stays in view while the form scrolls; the Stage group below has the reasons")
         self.findings = FindingsChecklist(self)
         self.nodes = NodeList(self)
+        self.neck_reviewed = QCheckBox("Neck reviewed: no involved nodes", self)
+        self.neck_reviewed.setObjectName("tnmNeckReviewed")
+        self.neck_reviewed.setToolTip("Without node ROIs, N0 is provisional until the neck is marked as reviewed")
         self.m_buttons: dict[Optional[str], QRadioButton] = {}
         self.m_group = QButtonGroup(self)
         self.sections = {Axis.T: AxisSection(Axis.T, self.findings, self),
-                         Axis.N: AxisSection(Axis.N, self.nodes, self),
+                         Axis.N: AxisSection(Axis.N, self._n_entry(), self),
                          Axis.M: AxisSection(Axis.M, self._m_entry(), self)}
         self.content = QWidget(self)
         self.content.setObjectName("tnmContent")
@@ -108,6 +112,14 @@ class TnmPanel(QWidget):
         outer.addWidget(self.scroll)
         self._connect()
         self.refresh()
+
+    def _n_entry(self) -> QWidget:
+        entry = QWidget(self)
+        column = QVBoxLayout(entry)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.neck_reviewed)
+        column.addWidget(self.nodes)
+        return entry
 
     def _m_entry(self) -> QWidget:
         entry = QWidget(self)
@@ -142,6 +154,8 @@ class TnmPanel(QWidget):
                                             retropharyngeal=on))
         self.nodes.node_chosen.connect(lambda rid: self.host.show_roi(rid))
         self.m_group.buttonClicked.connect(self._on_m)
+        self.neck_reviewed.clicked.connect(
+            lambda on: self._edit("Mark Neck Reviewed" if on else "Unmark Neck Reviewed", neck_reviewed=on))
         for axis, section in self.sections.items():
             section.override_requested.connect(lambda code, note, a=axis: self._override(a, code, note))
             section.override_cleared.connect(lambda a=axis: self._clear_override(a))
@@ -181,7 +195,7 @@ class TnmPanel(QWidget):
         self.problem.setText(problem if annotations is not None else "")
         self.problem.setVisible(annotations is not None and bool(problem))
         self.replace_form.setVisible(annotations is not None and self.form is None and read_only is None)
-        for widget in (self.edition, self.findings, self.nodes, *self.sections.values()):
+        for widget in (self.edition, self.findings, self.nodes, self.neck_reviewed, *self.sections.values()):
             widget.setEnabled(self.form is not None and read_only is None)
         table = self.form.table if self.form is not None else next(iter(EDITIONS.values()))
         self.edition.setCurrentIndex(max(self.edition.findData(table.number), 0))
@@ -190,6 +204,7 @@ class TnmPanel(QWidget):
         self.findings.show_form(form.findings, form.primary_side)
         self.nodes.show_rows(tnm_view.node_rows(annotations, evidence) if self.form is not None else [])
         self.m_buttons[form.m].setChecked(True)
+        self.neck_reviewed.setChecked(form.neck_reviewed)
         a = self.assessment
         for axis, section in self.sections.items():
             section.set_categories(table.codes(axis))

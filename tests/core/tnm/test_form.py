@@ -31,7 +31,22 @@ def test_round_trip_through_json_is_exact() -> None:
         "overrides": {"N": {"category": "N3", "note": "node 2 encases the carotid on the PET too"}},
         "nodes": {ROI_A: {"side": "left", "retropharyngeal": False},
                   ROI_B: {"side": "right", "retropharyngeal": True}},
+        "neck_reviewed": False,
     }
+
+
+def test_neck_reviewed_round_trips_and_version_1_forms_still_load() -> None:
+    form = TnmForm(neck_reviewed=True)
+    data = json.loads(json.dumps(form.to_dict()))
+    assert data["format_version"] == FORM_VERSION == 2 and data["neck_reviewed"] is True
+    assert TnmForm.from_dict(data) == form
+    old = {key: value for key, value in full_form().to_dict().items() if key != "neck_reviewed"}
+    old["format_version"] = 1
+    assert TnmForm.from_dict(old) == full_form() and not TnmForm.from_dict(old).neck_reviewed
+    with pytest.raises(TnmError, match=r"^tnm\.neck_reviewed: is not a known field"):
+        TnmForm.from_dict({**old, "neck_reviewed": True})
+    with pytest.raises(TnmError, match=r"^tnm\.neck_reviewed: must be true or false"):
+        TnmForm.from_dict({**data, "neck_reviewed": "yes"})
 
 
 def test_empty_form_round_trips() -> None:
@@ -82,7 +97,7 @@ def _broken(path: list, value: object) -> dict:
 
 
 @pytest.mark.parametrize(("path", "value", "field"), [
-    (["format_version"], 2, "tnm.format_version"),
+    (["format_version"], 3, "tnm.format_version"),
     (["edition"], "8", "tnm.edition"),
     (["findings"], ["t3.skull_base", "t9.x"], "tnm.findings"),
     (["m"], "M2", "tnm.m"),

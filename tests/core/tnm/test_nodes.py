@@ -20,9 +20,23 @@ def node(label: str, side: str | None = "left", *, rp: bool = False, mm: float |
     return NodeEvidence(label=label, side=side, retropharyngeal=rp, long_axis_mm=mm, below_cricoid=below)
 
 
-def test_no_nodes_is_n0() -> None:
+def test_no_nodes_is_n0_definite_only_when_the_neck_was_reviewed() -> None:
     call = derive_n([], TABLE)
-    assert call.derived == "N0" and call.caveats == ()
+    assert call.derived == "N0" and call.reasons == ("N0: no involved lymph node recorded",)
+    assert call.caveats == ('no node ROI and the neck not marked as reviewed: N0 only if the neck holds no '
+                            'involved node; outline the nodes or check "neck reviewed"',)
+    reviewed = derive_n([], TABLE, neck_reviewed=True)
+    assert reviewed.derived == "N0" and reviewed.caveats == ()
+    assert reviewed.reasons == ("N0: neck reviewed, no involved lymph node",)
+
+
+def test_neck_reviewed_with_node_rois_is_a_contradiction_in_one_line() -> None:
+    for nodes, category in (([node("node 1")], "N1"), ([node("node 1", mm=70.0), node("node 2")], "N3")):
+        call = derive_n(nodes, TABLE, neck_reviewed=True)
+        assert call.derived == category
+        contradictions = [c for c in call.caveats if "neck reviewed" in c]
+        assert contradictions == [f'"neck reviewed: no involved nodes" is checked but {len(nodes)} node ROI(s) '
+                                  'are outlined; uncheck it or remove the node ROIs']
 
 
 @pytest.mark.parametrize(("mm", "expected"), [(59.9, "N1"), (60.0, "N1"), (60.0 + 1e-9, "N1"), (60.01, "N3"),
@@ -34,11 +48,11 @@ def test_size_boundary_exactly_60_mm_is_not_n3(mm: float, expected: str) -> None
 def test_n3_reason_names_the_node_and_its_size() -> None:
     call = derive_n([node("node 1", mm=20), node("node 2", "right", mm=64.0)], TABLE)
     assert call.derived == "N3"
-    assert call.reasons == ("N3: node 2, long axis 64 mm > 60 mm",)
+    assert call.reasons == ("N3: node 2, axial long axis 64 mm > 60 mm",)
 
 
 def test_a_size_just_over_the_limit_is_printed_with_its_digits() -> None:
-    assert derive_n([node("node 1", mm=60.01)], TABLE).reasons == ("N3: node 1, long axis 60.01 mm > 60 mm",)
+    assert derive_n([node("node 1", mm=60.01)], TABLE).reasons == ("N3: node 1, axial long axis 60.01 mm > 60 mm",)
 
 
 @pytest.mark.parametrize("mm", [5.0, 60.0, None])
@@ -98,7 +112,7 @@ def test_midline_nodes_alone_are_unilateral() -> None:
 def test_unmeasured_node_gives_a_caveat_not_a_silent_assumption() -> None:
     call = derive_n([node("node 1", mm=None)], TABLE)
     assert call.derived == "N1"
-    assert call.caveats == ("node 1: long axis not measured; N3 if it is larger than 60 mm",)
+    assert call.caveats == ("node 1: axial long axis not measured; N3 if it is larger than 60 mm",)
     assert "none known to be N3" in call.reasons[0]
 
 

@@ -50,7 +50,7 @@ def test_node_axes_over_60_mm_give_n3_in_the_dock(qtbot: Any, demo_window: Any, 
     QApplication.processEvents()
     assert value_text(panel, "N") == "N3"
     size = f"{axes.long_mm:.1f}".rstrip("0").rstrip(".")
-    assert f"long axis {size} mm > 60 mm" in reasons_text(panel, "N")
+    assert f"axial long axis {size} mm > 60 mm" in reasons_text(panel, "N")
     window.actions_by_name["undo"].trigger()
     QApplication.processEvents()
     assert window.session.annotations.current.node_axes == ()

@@ -131,6 +131,10 @@ def label_offer(assessment: Optional[TnmAssessment], label: Optional[PatientLabe
     if label_stage is None:
         return LabelOffer(None, None, f"TNM stage {stage} has no patient label: the label holds "
                                       f"{' or '.join(LABEL_CLASSES)}, the ensemble's classes")
+    if assessment.provisional:
+        # A training label must not rest on open evidence: the caveats could raise the stage.
+        open_points = "; ".join(assessment.caveats[:2]) + ("; …" if len(assessment.caveats) > 2 else "")
+        return LabelOffer(None, None, f"TNM stage {stage} is provisional: {open_points}")
     source = tnm_source(stage)
     if label is not None and label.stage.value == label_stage and label.source == source:
         return LabelOffer(None, None, f"The patient stage is {label_stage}, from TNM stage {stage}")
@@ -148,7 +152,8 @@ def results_line(assessment: Optional[TnmAssessment], compared: Optional[Ensembl
     """The line of the Staging Results dock: the TNM stage and its agreement; whether discordant."""
     if assessment is None:
         return "", False
-    stage = f"TNM stage {assessment.stage}" if assessment.stage is not None else "No TNM stage yet"
+    provisional = " (provisional)" if assessment.provisional and assessment.stage is not None else ""
+    stage = f"TNM stage {assessment.stage}{provisional}" if assessment.stage is not None else "No TNM stage yet"
     head = f"{stage} ({assessment.table.title})"
     if compared is None:
         return head, False

@@ -56,7 +56,8 @@ def test_tnm_stage_beside_the_ensemble_and_used_as_the_patient_stage(
         assert box.discordant is (not agree)
         assert ("#7a1f12" in box.agreement.styleSheet()) is (not agree)
         results = window.results
-        assert results.tnm_line.text() == (f"TNM stage {stage} (AJCC/UICC 8th edition). "
+        # Node sizes and the cricoid are not measured: the stage is provisional, and says so.
+        assert results.tnm_line.text() == (f"TNM stage {stage} (provisional) (AJCC/UICC 8th edition). "
                                            f"{word}: TNM stage {stage}, ensemble {predicted}")
         assert results.tnm_discordant is (not agree)
         window.grab().save(str(artifacts_dir / f"tnm_dock_{word.lower()}.png"))
@@ -66,7 +67,15 @@ def test_tnm_stage_beside_the_ensemble_and_used_as_the_patient_stage(
         results.grab().save(str(artifacts_dir / f"tnm_line_results_{word.lower()}.png"))
         window.tnm_dock.raise_()
         QApplication.processEvents()
-    # Now T4 N1 M0: stage IVA fills the label as IVa, from TNM, in one undo step.
+    # A provisional stage does not fill the patient label (a training label must not rest on open
+    # evidence); the clinician settles N, here by an override with a note.
+    assert not box.use.isEnabled() and box.use_reason.text().startswith("TNM stage IVA is provisional: ")
+    section = panel.sections[next(a for a in panel.sections if a.value == "N")]
+    choose(qtbot, panel, section.category, "N1")
+    section.note.setFocus()
+    qtbot.keyClicks(section.note, "nodes measured on CT: all under 6 cm, above the cricoid")
+    click(qtbot, panel, section.apply)
+    # Now T4 N1 M0, no longer provisional: stage IVA fills the label as IVa, from TNM, in one undo step.
     annotations = window.session.annotations
     assert box.use.isEnabled() and box.use_reason.text() == "Sets the patient stage to IVa (from TNM stage IVA)"
     click(qtbot, panel, box.use)

@@ -55,7 +55,7 @@ def test_tnm_dock_fits_without_overlap(qtbot: Any, make_window: Any, open_study:
     name = f"{size[0]}x{size[1]}"
     window.grab().save(str(artifacts_dir / f"tnm_dock_{name}.png"))
     panel.grab().save(str(artifacts_dir / f"tnm_panel_{name}.png"))
-    assert panel.summary.text() == "T3 N1 M0: TNM stage III (AJCC/UICC 8th edition)"
+    assert panel.summary.text() == "T3 N1 M0: TNM stage III (provisional) (AJCC/UICC 8th edition)"
     # No part of the form overlaps another, in the form, in each section and in the node list.
     holders = [panel.content, panel.stage_box, panel.findings, panel.nodes, *panel.sections.values()]
     for holder in holders:

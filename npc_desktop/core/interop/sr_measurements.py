@@ -9,11 +9,25 @@ The encodings follow what OHIF reads through the Cornerstone3D adapters of dcmjs
   is the ruler's id (``2.25.<UUID>``). It holds one NUM "Length" (SCT 410668003) in mm, INFERRED
   FROM a two-point SCOORD POLYLINE ``[col0, row0, col1, row1]`` SELECTED FROM the image.
 - **Node axes**: a TID 1501 group with Tracking Identifier
-  ``"Cornerstone3DTools@^0.1.0:Bidirectional"``, finding type "Lymph node" (SCT 59441001) and the
-  Tracking UID of the node's ROI group: in DICOM the Tracking UID names the finding being
-  tracked (PS3.16 TID 4108), so both groups describe the same node. It holds NUM "Long axis"
-  (SCT 103339001) and "Short axis" (SCT 103340004), each INFERRED FROM a two-point POLYLINE;
-  the long axis carries the axes' own id as its tracking identifier and UID.
+  ``"Cornerstone3DTools@^0.1.0:Bidirectional"``, finding type "Lymph node" (SCT 59441001) and
+  its own Tracking UID, derived from the axes' id like every other group's. It holds NUM
+  "Long axis" (SCT 103339001) and "Short axis" (SCT 103340004), each INFERRED FROM a two-point
+  POLYLINE. The link to the node's ROI is the long-axis NUM's own TID 4108 Tracking Identifier
+  and Tracking Unique Identifier (HAS OBS CONTEXT, which TID 300 allows on a measurement and
+  highdicom writes through ``Measurement(tracking_identifier=...)``): they are the ROI group's,
+  so the long axis names the tracked node it measures.
+
+  Why not the group's Tracking UID: OHIF's SR handler (extension ``cornerstone-dicom-sr``,
+  ``getMergedContentSequencesByTrackingUniqueIdentifiers``) merges the content of all
+  measurement groups that share a group-level Tracking Unique Identifier into one measurement,
+  so a node ROI and its axes under one UID became one measurement and the Bidirectional tool
+  did not rehydrate. OHIF and the dcmjs Cornerstone3D ``Bidirectional`` adapter look at the
+  group's own items only and find the long axis by its concept name and its SCOORD child,
+  so the tracking items nested under the NUM do not disturb them.
+
+  Files written before this layout gave the axes group the ROI's Tracking UID and put the axes'
+  own id on the long axis; :func:`read_sr_measurements` still reads them (an axes group whose
+  Tracking UID is also another group's is in that layout).
 - **Cricoid level**: a TID 1410 planar group whose image region is an SCOORD **POINT** on the
   image it was marked on (PS3.3 C.18.6.1.2: a single location), finding type "Caudal border of
   cricoid cartilage" in this product's private coding scheme ``99NPCD`` (PS3.16 section 8
@@ -153,13 +167,15 @@ def measurement_groups(
             ))
         elif isinstance(item, NodeAxes):
             header = _header(headers, item, "node axes")
-            own = hd.sr.TrackingIdentifier(uid=tracking_uid(item.id), identifier=item.id)
+            # the long axis carries the node ROI's tracking identity (the ROI group's identifier and
+            # UID); the group has its own UID so OHIF does not merge it with the ROI (module notes)
+            node = hd.sr.TrackingIdentifier(uid=tracking_uid(item.roi_id), identifier=item.roi_id)
             groups.append(hd.sr.MeasurementsAndQualitativeEvaluations(
-                tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(item.roi_id),
+                tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(item.id),
                                                              identifier=BIDIRECTIONAL_TRACKING_IDENTIFIER),
                 finding_type=codes.SCT.LymphNode,
                 measurements=[
-                    _length(codes.SCT.LongAxis, item.long_axis, item.long_mm, header, item.frame_number, own),
+                    _length(codes.SCT.LongAxis, item.long_axis, item.long_mm, header, item.frame_number, node),
                     _length(codes.SCT.ShortAxis, item.short_axis, item.short_mm, header, item.frame_number),
                 ],
             ))
@@ -237,7 +253,11 @@ def read_sr_measurements(
     rulers: list[Ruler] = []
     axes: list[NodeAxes] = []
     cricoid: Optional[CricoidLevel] = None
-    for number, group in enumerate(_groups(dataset), start=1):
+    groups = _groups(dataset)
+    # group-level Tracking UIDs of everything but node axes: an axes group sharing one is in the old layout
+    other_uids = {uid for text, uid in map(_tracking, map(_children, groups))
+                  if uid and text != BIDIRECTIONAL_TRACKING_IDENTIFIER}
+    for number, group in enumerate(groups, start=1):
         items = _children(group)
         text, uid = _tracking(items)
         finding = next((_concept(i, "ConceptCodeSequence") for i in items if _concept(i) == _FINDING), None)
@@ -253,12 +273,11 @@ def read_sr_measurements(
             elif text == BIDIRECTIONAL_TRACKING_IDENTIFIER and _LONG in numbers and _SHORT in numbers:
                 long_points, sop, frame = _scoord(numbers[_LONG], where)
                 short_points, _, _ = _scoord(numbers[_SHORT], where)
-                own_text, own_uid = _tracking(_children(numbers[_LONG]))
-                roi_id = id_from_tracking(None, uid)
+                axes_id, roi_id = _axes_ids(uid, _tracking(_children(numbers[_LONG])), other_uids)
                 if roi_id is None:
                     raise SrError(f"{where}: the node axes do not name their ROI's tracking UID")
                 axes.append(NodeAxes(
-                    id=id_from_tracking(own_text, own_uid) or new_roi_id(), roi_id=roi_id, study_instance_uid=study,
+                    id=axes_id, roi_id=roi_id, study_instance_uid=study,
                     series_instance_uid=_series(series_of, sop, where), sop_instance_uid=sop, frame_number=frame,
                     long_axis=_line(long_points, where), short_axis=_line(short_points, where),
                     pixel_spacing=image_plane(_header_of(headers, sop, where), frame).pixel_spacing,
@@ -278,6 +297,20 @@ def read_sr_measurements(
         except AnnotationError as exc:
             raise SrError(f"{where}: {exc}") from exc
     return SrMeasurements(tuple(rulers), tuple(axes), cricoid)
+
+
+def _axes_ids(group_uid: Optional[str], long_tracking: tuple[Optional[str], Optional[str]],
+              other_uids: set[str]) -> tuple[str, Optional[str]]:
+    """``(axes id, ROI id)`` of a node-axes group from its Tracking UID and its long axis's tracking.
+
+    The current layout: the group's UID is the axes' own, the long axis names the ROI. The
+    layout written before: the group shared its UID with the ROI's group (``other_uids`` holds
+    the UIDs of the groups that are not node axes) and the long axis carried the axes' own id.
+    """
+    nested = id_from_tracking(*long_tracking)
+    if group_uid is not None and group_uid in other_uids:
+        return nested or new_roi_id(), id_from_tracking(None, group_uid)
+    return id_from_tracking(None, group_uid) or new_roi_id(), nested
 
 
 def _series(series_of: Mapping[str, str], sop: str, where: str) -> str:

@@ -25,6 +25,7 @@ from npc_desktop.core.interop.sr import (
     read_sr_rois,
     source_headers_for,
 )
+from npc_desktop.core.interop.sr_common import tracking_uid
 from npc_desktop.core.interop.sr_measurements import (
     BIDIRECTIONAL_TRACKING_IDENTIFIER,
     LENGTH_TRACKING_IDENTIFIER,
@@ -66,6 +67,71 @@ def _walk(ds: pydicom.Dataset):
             for item in element.value:
                 yield item
                 yield from _walk(item)
+
+
+def _groups(ds: pydicom.Dataset) -> list[pydicom.Dataset]:
+    container = next(i for i in ds.ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "126010")
+    return list(container.ContentSequence)
+
+
+def _item(items, code: str) -> pydicom.Dataset:
+    return next(i for i in items if i.ConceptNameCodeSequence[0].CodeValue == code)
+
+
+def _axes_group(ds: pydicom.Dataset) -> pydicom.Dataset:
+    return next(g for g in _groups(ds) if any(getattr(i, "TextValue", "") == BIDIRECTIONAL_TRACKING_IDENTIFIER
+                                              for i in g.ContentSequence))
+
+
+def test_node_axes_have_their_own_tracking_uid_and_name_their_roi(tmp_path: Path, demo_index, t2: Volume) -> None:
+    """OHIF merges groups sharing a Tracking UID: the axes group has its own, and its long axis
+    carries the node ROI's Tracking Identifier and UID."""
+    aset = measured_set(t2)
+    axes, node = aset.node_axes[0], aset.rois[0]
+    path = export_sr(aset, source_headers_for(demo_index, annotated_images(aset)), tmp_path / "axes.dcm")
+    assert dciodvfy_errors(path) == []
+    ds = pydicom.dcmread(path)
+    uids = [str(_item(g.ContentSequence, "112040").UID) for g in _groups(ds)]
+    assert len(uids) == len(set(uids))  # no two groups share a Tracking UID
+    group = _axes_group(ds)
+    assert _item(group.ContentSequence, "112039").TextValue == BIDIRECTIONAL_TRACKING_IDENTIFIER
+    assert _item(group.ContentSequence, "112040").UID == tracking_uid(axes.id)
+    roi_uids = {tracking_uid(r.id) for r in aset.rois}
+    assert tracking_uid(axes.id) not in roi_uids
+    long_axis = _item(group.ContentSequence, "103339001")
+    assert long_axis.ValueType == "NUM"
+    link = {i.ConceptNameCodeSequence[0].CodeValue: i for i in long_axis.ContentSequence}
+    assert link["112039"].RelationshipType == link["112040"].RelationshipType == "HAS OBS CONTEXT"
+    assert (link["112039"].TextValue, link["112040"].UID) == (node.id, tracking_uid(node.id))
+
+
+def test_sr_of_the_previous_layout_still_reads(tmp_path: Path, demo_index, t2: Volume) -> None:
+    """Files written before: the axes group had the ROI's Tracking UID, the long axis the axes' own id."""
+    aset = measured_set(t2)
+    axes, node = aset.node_axes[0], aset.rois[0]
+    headers = source_headers_for(demo_index, annotated_images(aset))
+    ds = pydicom.dcmread(export_sr(aset, headers, tmp_path / "new.dcm"))
+    group = _axes_group(ds)
+    _item(group.ContentSequence, "112040").UID = tracking_uid(node.id)
+    long_axis = _item(group.ContentSequence, "103339001")
+    _item(long_axis.ContentSequence, "112039").TextValue = axes.id
+    _item(long_axis.ContentSequence, "112040").UID = tracking_uid(axes.id)
+    old = tmp_path / "old.dcm"
+    ds.save_as(old)
+    back = read_sr(old, headers).measurements.node_axes
+    assert [(a.id, a.roi_id) for a in back] == [(axes.id, node.id)]
+    assert back[0].long_axis == axes.long_axis and back[0].short_axis == axes.short_axis
+    # an old file without the axes' own id still binds the axes to their ROI
+    long_axis.ContentSequence = [i for i in long_axis.ContentSequence
+                                 if i.ConceptNameCodeSequence[0].CodeValue not in ("112039", "112040")]
+    ds.save_as(old)
+    back = read_sr(old, headers).measurements.node_axes
+    assert back[0].roi_id == node.id and back[0].id != node.id
+    # a new-layout group whose long axis does not name the ROI cannot be bound
+    _item(group.ContentSequence, "112040").UID = tracking_uid(axes.id)
+    ds.save_as(old)
+    with pytest.raises(SrError, match="do not name their ROI"):
+        read_sr(old, headers)
 
 
 def test_sr_round_trip_in_ohif_form_and_dciodvfy(tmp_path: Path, demo_index, t2: Volume) -> None:

@@ -54,7 +54,11 @@ def _cmd_tnm(args: argparse.Namespace) -> int:
         if given or args.edition is not None:
             extra = ", ".join(given + (["--edition"] if args.edition is not None else []))
             raise UsageError(f"{extra}: give either STUDY (its saved TNM form) or --t, --n and --m, not both")
-        _print_assessment(_assess_study(args), as_json=args.json)
+        assessment = _assess_study(args)
+        if assessment.stage is None:
+            # As for --t T0 --n N0 --m M0: a saved form that cannot be staged is not a result.
+            raise UsageError(f"{args.study}: saved TNM form: {assessment.stage_reason}")
+        _print_assessment(assessment, as_json=args.json)
         return EXIT_OK
     if args.annotations:
         raise UsageError(f"--annotations {args.annotations}: give the STUDY these annotations belong to")

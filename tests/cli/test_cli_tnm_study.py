@@ -139,3 +139,21 @@ def test_stage_prints_the_tnm_stage_beside_the_ensemble_and_the_discordance(demo
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2].startswith(f"TNM stage: {tnm_stage} (T3 ") and lines[-2].endswith(f"ensemble: {ensemble}")
     assert lines[-1] == f"Discordant: TNM stage {tnm_stage}, ensemble {ensemble}"
+
+
+def test_a_saved_form_that_cannot_be_staged_exits_2_like_the_categories(demo_study, volumes, autosave_dir,
+                                                                       capsys) -> None:
+    """A saved form without its M (or with T0 N0) gives no stage group: exit 2 and one line, as
+    ``--t T0 --n N0 --m M0`` does, never a result with exit 0."""
+    from npc_desktop.core.tnm.form import TnmForm
+
+    annotations = tnm_annotations(demo_study, volumes)
+    form = TnmForm.from_dict(annotations.tnm_form)
+    annotations.set_tnm_form(TnmForm(findings=form.findings, nodes=form.nodes, primary_side=form.primary_side,
+                                     m=None).to_dict())
+    _save(annotations)
+    assert main(["tnm", str(demo_study.root), "--json"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert captured.out == "" and len(err) == 1
+    assert str(demo_study.root) in err[0] and "saved TNM form" in err[0] and "M" in err[0]

@@ -11,7 +11,7 @@ The encodings follow what OHIF reads through the Cornerstone3D adapters of dcmjs
 - **Node axes**: a TID 1501 group with Tracking Identifier
   ``"Cornerstone3DTools@^0.1.0:Bidirectional"``, finding type "Lymph node" (SCT 59441001) and
   its own Tracking UID, derived from the axes' id like every other group's. It holds NUM
-  "Long axis" (SCT 103339001) and "Short axis" (SCT 103340004), each INFERRED FROM a two-point
+  "Long Axis" (SCT 103339001) and "Short Axis" (SCT 103340004), each INFERRED FROM a two-point
   POLYLINE. The link to the node's ROI is the long-axis NUM's own TID 4108 Tracking Identifier
   and Tracking Unique Identifier (HAS OBS CONTEXT, which TID 300 allows on a measurement and
   highdicom writes through ``Measurement(tracking_identifier=...)``): they are the ROI group's,
@@ -85,6 +85,11 @@ _FINDING = ("121071", "DCM")
 _LENGTH = (codes.SCT.Length.value, "SCT")
 _LONG = (codes.SCT.LongAxis.value, "SCT")
 _SHORT = (codes.SCT.ShortAxis.value, "SCT")
+# dcmjs' Cornerstone3D Bidirectional adapter finds the axes by the exact code meanings "Long Axis"
+# and "Short Axis" (the DICOM PS3.16 spelling); pydicom's concept dictionary capitalises them
+# "Long axis", so the codes are written with the meanings OHIF looks for.
+LONG_AXIS = Code(codes.SCT.LongAxis.value, "SCT", "Long Axis")
+SHORT_AXIS = Code(codes.SCT.ShortAxis.value, "SCT", "Short Axis")
 
 
 @dataclass(frozen=True)
@@ -175,8 +180,8 @@ def measurement_groups(
                                                              identifier=BIDIRECTIONAL_TRACKING_IDENTIFIER),
                 finding_type=codes.SCT.LymphNode,
                 measurements=[
-                    _length(codes.SCT.LongAxis, item.long_axis, item.long_mm, header, item.frame_number, node),
-                    _length(codes.SCT.ShortAxis, item.short_axis, item.short_mm, header, item.frame_number),
+                    _length(LONG_AXIS, item.long_axis, item.long_mm, header, item.frame_number, node),
+                    _length(SHORT_AXIS, item.short_axis, item.short_mm, header, item.frame_number),
                 ],
             ))
         else:

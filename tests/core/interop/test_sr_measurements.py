@@ -160,6 +160,9 @@ def test_sr_round_trip_in_ohif_form_and_dciodvfy(tmp_path: Path, demo_index, t2:
     axes = aset.node_axes[0]
     assert float(by_code["103339001"][0].MeasuredValueSequence[0].NumericValue) == pytest.approx(axes.long_mm, abs=1e-5)
     assert float(by_code["103340004"][0].MeasuredValueSequence[0].NumericValue) == pytest.approx(axes.short_mm, abs=1e-5)
+    # The meanings dcmjs' Bidirectional adapter matches exactly (OHIF): "Long Axis", "Short Axis".
+    assert by_code["103339001"][0].ConceptNameCodeSequence[0].CodeMeaning == "Long Axis"
+    assert by_code["103340004"][0].ConceptNameCodeSequence[0].CodeMeaning == "Short Axis"
     points = [i for i in _walk(ds) if getattr(i, "GraphicType", "") == "POINT"]
     assert len(points) == 1 and points[0].ValueType == "SCOORD"
 

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from npc_desktop.core.models.manifest import UNTRAINED_LABEL
+from npc_desktop.gui.fitted_scroll import WidthFittedScroll
 from npc_desktop.gui.staging import staging_view
 from npc_desktop.gui.staging.cam_controls import CamControls
 from npc_desktop.gui.staging.row_fitted_table import RowFittedTable
@@ -129,13 +128,7 @@ class ResultsPanel(QWidget):
         footer.addWidget(self.stage_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout.addLayout(footer)
         layout.addStretch(0)
-        self.content.installEventFilter(self)
-        self.scroll = QScrollArea(self)
-        self.scroll.setObjectName("resultsScroll")
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.content)
-        self.scroll.viewport().installEventFilter(self)
+        self.scroll = WidthFittedScroll(self.content, "resultsScroll", self)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)
@@ -154,25 +147,7 @@ class ResultsPanel(QWidget):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
         # The scroll area takes any height but must not clip the width: the dock keeps it.
-        width = self.content.minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
-        return QSize(width, super().minimumSizeHint().height())
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if watched is self.content and event.type() == QEvent.Type.LayoutRequest:
-            self.updateGeometry()
-            self._fit_content()
-        elif watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_content()
-        return False
-
-    def _fit_content(self) -> None:
-        # Not QScrollArea's own resizing: with wrapped labels it gives the content its preferred
-        # height, every table row, and scrolls the panel rather than the tables.
-        width = self.scroll.viewport().width()
-        needed = self.content.layout().minimumHeightForWidth(width)
-        if needed < 0:
-            needed = self.content.minimumSizeHint().height()
-        self.content.resize(width, max(self.scroll.viewport().height(), needed))
+        return QSize(self.scroll.minimum_content_width(), super().minimumSizeHint().height())
 
     # -- result -> widgets ---------------------------------------------------------------------------
 

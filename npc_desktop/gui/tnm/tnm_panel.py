@@ -12,23 +12,22 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Optional
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from npc_desktop.core.tnm import EDITIONS, Axis, NodeFlags, Override, TnmAssessment, TnmError, TnmForm
 from npc_desktop.core.tnm.study import assess_study, study_form, study_node_evidence
+from npc_desktop.gui.fitted_scroll import WidthFittedScroll
 from npc_desktop.gui.tnm import tnm_view
 from npc_desktop.gui.tnm.axis_section import AxisSection
 from npc_desktop.gui.tnm.findings_checklist import FindingsChecklist
@@ -98,13 +97,7 @@ class TnmPanel(QWidget):
         for section in self.sections.values():
             layout.addWidget(section)
         layout.addStretch(1)
-        self.content.installEventFilter(self)
-        self.scroll = QScrollArea(self)
-        self.scroll.setObjectName("tnmScroll")
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.content)
-        self.scroll.viewport().installEventFilter(self)
+        self.scroll = WidthFittedScroll(self.content, "tnmScroll", self)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
@@ -298,21 +291,4 @@ class TnmPanel(QWidget):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
         # The scroll area takes any height but must not clip the width: the dock keeps it.
-        width = self.content.minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width()
-        return QSize(width, super().minimumSizeHint().height())
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if watched is self.content and event.type() == QEvent.Type.LayoutRequest:
-            self.updateGeometry()
-            self._fit_content()
-        elif watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
-            self._fit_content()
-        return False
-
-    def _fit_content(self) -> None:
-        # Wrapped labels: give the content the height its width needs, so nothing overlaps.
-        width = self.scroll.viewport().width()
-        needed = self.content.layout().minimumHeightForWidth(width)
-        if needed < 0:
-            needed = self.content.minimumSizeHint().height()
-        self.content.resize(width, max(self.scroll.viewport().height(), needed))
+        return QSize(self.scroll.minimum_content_width(), super().minimumSizeHint().height())

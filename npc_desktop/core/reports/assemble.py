@@ -265,11 +265,12 @@ def source_images(result: StagingResult, volumes: Mapping[str, Volume], index: O
     return [SourceImage(classes.get(uid, mr_image_storage), uid) for uid in seen]
 
 
-def stage_label_text(result: StagingResult) -> str:
+def stage_label_text(result: StagingResult, *, selected_only: bool = False) -> str:
     """One line for status bars and logs: the result's headline, e.g.
-    "Stage IVa (p = 0.57) - split: 1 of 5 members agree", after the untrained mark when it applies."""
+    "Stage IVa (p = 0.57) - split: 1 of 5 members agree", after the untrained mark when it applies;
+    with ``selected_only`` (a run on the selected ROIs) it says so, as the panel's headline does."""
     if result.patient is None:
         return "no patches staged"
-    text = result.headline()
+    text = result.headline(selected_only=selected_only)
     return f"{result.label}: {text}" if result.untrained_demo else text
 

@@ -50,7 +50,7 @@ class FirstUseHint(QObject):
         self.enabled = enabled
         s, a = session, session.annotations
         for signal in (s.series_loaded, s.viewport_cleared, s.active_viewport_changed, s.layout_changed,
-                       s.study_indexed, a.rois_changed, a.current_study_changed):
+                       s.study_indexed, a.rois_changed, a.measurements_changed, a.current_study_changed):
             signal.connect(self.refresh)
         self.refresh()
 
@@ -63,7 +63,9 @@ class FirstUseHint(QObject):
         """The viewport the hint should be on now, or None."""
         session, annotations = self.session, self.session.annotations
         current = annotations.current
-        if not self.enabled or current is None or len(current) > 0:
+        # Any annotation, a ROI or a measurement, shows the user has found the tools.
+        if not self.enabled or current is None or len(current) > 0 or current.measurements \
+                or current.cricoid_level is not None:
             return None
         if annotations.read_only_reason(annotations.current_uid) is not None:
             return None  # nothing can be drawn here, so the advice would not work

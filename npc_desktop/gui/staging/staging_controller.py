@@ -376,8 +376,8 @@ class StagingController(QObject):
         if not self.cam.visible:
             self.set_cam(visible=True)
         from npc_desktop.core.reports.assemble import stage_label_text
-
-        self.session.status_message.emit(f"Staged in {result.elapsed_s:.1f} s: {stage_label_text(result)}")
+        text = stage_label_text(result, selected_only=self.staged.partial)  # a selected-ROI run says so
+        self.session.status_message.emit(f"Staged in {result.elapsed_s:.1f} s: {text}")
 
     def _on_failed(self, service: InferenceService, request_id: int, message: str) -> None:
         if service is self._service and request_id == self._request_id:

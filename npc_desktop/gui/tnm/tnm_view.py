@@ -138,6 +138,10 @@ def label_offer(assessment: Optional[TnmAssessment], label: Optional[PatientLabe
     source = tnm_source(stage)
     if label is not None and label.stage.value == label_stage and label.source == source:
         return LabelOffer(None, None, f"The patient stage is {label_stage}, from TNM stage {stage}")
+    if label is not None and label.tnm_stage is not None and label.tnm_stage != stage:
+        # The label was filled from an earlier TNM stage: say so, the training label is out of date.
+        return LabelOffer(label_stage, source, f"The patient stage {label.stage.value} came from TNM stage "
+                                               f"{label.tnm_stage}; TNM now gives {stage}: update it to {label_stage}")
     return LabelOffer(label_stage, source, f"Sets the patient stage to {label_stage} (from TNM stage {stage})")
 
 

@@ -78,3 +78,20 @@ def test_hint_on_the_tcia_series(qtbot, tcia_window, artifacts_dir) -> None:
     press(qtbot, Qt.Key.Key_D)
     left_drag(qtbot, viewport, widget_point(viewport, 200, 200), widget_point(viewport, 240, 240))
     assert viewport.canvas.hint == []
+
+
+def test_a_measurement_also_ends_the_hint(qtbot, demo_window) -> None:
+    """A ruler shows the user has found the tools as much as a ROI does; undoing it brings the hint back."""
+    from tests.gui.annotation.measuring import choose_tool, draw_line
+
+    window = demo_window
+    at_user_size(qtbot, window)
+    left = window.grid.viewports[0]
+    assert left.canvas.hint == HINT_LINES
+    choose_tool(qtbot, window, left, "ruler")
+    draw_line(qtbot, left, (60.0, 70.0), (150.0, 120.0))
+    assert len(window.session.annotations.current.measurements) == 1
+    assert left.canvas.hint == []
+    qtbot.keyClick(left.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not window.session.annotations.current.measurements
+    assert left.canvas.hint == HINT_LINES

@@ -58,3 +58,19 @@ def test_a_failed_open_keeps_the_staging_result(qtbot, monkeypatch, staged_demo,
     qtbot.waitUntil(lambda: not session.jobs.busy, timeout=10000)
     assert session.staging.staged is staged and not session.staging.stale
     assert window.results.stage_label.text() == headline
+
+
+def test_staging_the_selected_roi_says_so_in_the_status_bar(qtbot, staged_demo) -> None:
+    """A run on the selected ROI is not the patient's stage: the status bar says so, like the panel."""
+    window = staged_demo
+    session = window.session
+    roi = session.annotations.current.rois[0]
+    session.show_roi(roi.id)
+    canvas = window.grid.active_viewport().canvas
+    canvas.setFocus()
+    with qtbot.waitSignal(session.staging.result_changed, timeout=120_000):
+        qtbot.keyClick(canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert session.staging.staged.partial
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Staged in ") and "(selected ROI only)" in message
+    assert "(selected ROI only)" in window.results.stage_label.text()

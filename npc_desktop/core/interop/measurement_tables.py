@@ -7,7 +7,6 @@ The naming rules are those of :mod:`.tables`: a pseudonymous patient id, series 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -20,6 +19,7 @@ from npc_desktop.core.interop.tables import (
     _check_pseudonym,
     image_catalogue,
     pseudonymous_image_name,
+    write_rows_csv,
 )
 
 __all__ = ["MEASUREMENT_COLUMNS", "measurement_rows", "write_measurements_csv"]
@@ -124,12 +124,4 @@ def write_measurements_csv(
     rows = measurement_rows(annotations, volumes, patient=patient, series_labels=series_labels,
                             include_uids=include_uids)
     columns = list(MEASUREMENT_COLUMNS) + (list(_UID_COLUMNS) if include_uids else [])
-    target = Path(path)
-    try:
-        with open(target, "w", newline="", encoding="utf-8") as fp:
-            writer = csv.DictWriter(fp, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as exc:
-        raise InteropError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return target
+    return write_rows_csv(path, columns, rows)

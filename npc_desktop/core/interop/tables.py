@@ -184,6 +184,25 @@ def csv_rows(
     return rows
 
 
+def write_rows_csv(path: Union[str, Path], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write ``rows`` (column -> value) under a header of ``columns``; returns the file.
+
+    Raises
+    ------
+    InteropError
+        If the file cannot be written, naming it.
+    """
+    target = Path(path)
+    try:
+        with open(target, "w", newline="", encoding="utf-8") as fp:
+            writer = csv.DictWriter(fp, fieldnames=list(columns))
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        raise InteropError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return target
+
+
 def write_csv(
     rois: _Rois,
     volumes: Sequence[Volume],
@@ -224,15 +243,7 @@ def write_csv(
         rois, volumes, patient=patient, margin=margin, series_labels=series_labels, include_uids=include_uids
     )
     columns = list(CSV_COLUMNS) + (list(_UID_COLUMNS) if include_uids else [])
-    target = Path(path)
-    try:
-        with open(target, "w", newline="", encoding="utf-8") as fp:
-            writer = csv.DictWriter(fp, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as exc:
-        raise InteropError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return target
+    return write_rows_csv(path, columns, rows)
 
 
 def coco_dict(

@@ -8,17 +8,15 @@ from typing import Optional
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QMenu,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from npc_desktop.gui.annotation.annotation_session import AnnotationSession
+from npc_desktop.gui.annotation.annotation_tree import annotation_tree, row_texts
 from npc_desktop.gui.annotation.measure_style import AXES_COLOUR, CRICOID_COLOUR, RULER_COLOUR
 from npc_desktop.gui.annotation.measurement_table import measurement_rows
 
@@ -59,22 +57,8 @@ class MeasurementListPanel(QWidget):
         self.summary = QLabel(self)
         self.summary.setObjectName("measurementSummary")
         self.summary.setWordWrap(True)
-        self.tree = QTreeWidget(self)
-        self.tree.setObjectName("measurementList")
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.setAlternatingRowColors(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the keyboard with the viewer
+        self.tree = annotation_tree("measurementList", COLUMNS, self)
         self.tree.setMinimumHeight(MIN_TREE_HEIGHT)
-        header = self.tree.header()
-        header.setStretchLastSection(False)
-        for column in range(3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -96,8 +80,7 @@ class MeasurementListPanel(QWidget):
 
     def row_texts(self) -> list[list[str]]:
         """The text of every row, column by column (what the user reads)."""
-        return [[self.tree.topLevelItem(i).text(c) for c in range(len(COLUMNS))]
-                for i in range(self.tree.topLevelItemCount())]
+        return row_texts(self.tree)
 
     def item_for(self, item_id: str) -> Optional[QTreeWidgetItem]:
         """The row of a measurement."""

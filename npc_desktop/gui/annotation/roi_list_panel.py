@@ -8,12 +8,9 @@ from typing import Optional
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QMenu,
     QSplitter,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -21,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from npc_desktop.core.annotation.rois import RoiKind
 from npc_desktop.gui.annotation.annotation_session import AnnotationSession
+from npc_desktop.gui.annotation.annotation_tree import annotation_tree, row_texts
 from npc_desktop.gui.annotation.measurement_list_panel import MeasurementListPanel
 from npc_desktop.gui.annotation.roi_kind_commands import change_roi_kind
 from npc_desktop.gui.annotation.roi_style import KIND_COLOURS, KIND_NAMES
@@ -59,22 +57,7 @@ class RoiListPanel(QWidget):
         self.summary = QLabel(self)
         self.summary.setObjectName("roiSummary")
         self.summary.setWordWrap(True)
-        self.tree = QTreeWidget(self)
-        self.tree.setObjectName("roiList")
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.setAlternatingRowColors(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        # A click must not take the keyboard from the viewer; Tab still reaches the list.
-        self.tree.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        header = self.tree.header()
-        header.setStretchLastSection(False)
-        for column in range(3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.tree = annotation_tree("roiList", COLUMNS, self)
         self.measurements = MeasurementListPanel(session, self)
         rois = QWidget(self)
         roi_layout = QVBoxLayout(rois)
@@ -108,8 +91,7 @@ class RoiListPanel(QWidget):
 
     def row_texts(self) -> list[list[str]]:
         """The text of every row, column by column (what the user reads)."""
-        return [[self.tree.topLevelItem(i).text(c) for c in range(len(COLUMNS))]
-                for i in range(self.tree.topLevelItemCount())]
+        return row_texts(self.tree)
 
     def item_for(self, roi_id: str) -> Optional[QTreeWidgetItem]:
         """The row of a ROI."""

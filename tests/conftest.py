@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.pacs_fixtures"]  # the Orthanc session fixture
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 

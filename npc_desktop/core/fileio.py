@@ -76,3 +76,25 @@ def write_bytes_atomically(
     if sync_dir:
         fsync_directory(target.parent)
     return target
+
+
+DATA_DIR_ENV = "NPC_DESKTOP_DATA_DIR"
+"""Environment variable that moves the user data folder (tests, portable installs)."""
+
+
+def user_data_dir() -> Path:
+    """The user's NPC Desktop data folder (not created here).
+
+    ``$NPC_DESKTOP_DATA_DIR`` when set, else platformdirs' ``user_data_dir("npc-desktop")``.
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    override = os.environ.get(DATA_DIR_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("npc-desktop", appauthor=False))

@@ -25,9 +25,19 @@ from npc_desktop.core.progress import CancelToken, OperationCancelled, ProgressC
 log = logging.getLogger(__name__)
 
 
+class _WildcardSession(requests.Session):
+    """Sends QIDO wildcards ``*`` and ``?`` literally: some servers (Orthanc 1.10) do not decode ``%2A``."""
+
+    def request(self, method, url, *args, **kwargs):  # noqa: D102 - requests' own signature
+        if "?" in url:
+            path, query = url.split("?", 1)
+            url = path + "?" + query.replace("%2A", "*").replace("%3F", "?")
+        return super().request(method, url, *args, **kwargs)
+
+
 def web_client(node: PacsNode) -> DICOMwebClient:
     """A DICOMweb client for the node: its timeouts, CA file and client certificate; no retries."""
-    session = requests.Session()
+    session = _WildcardSession()
     if node.tls.ca_file:
         session.verify = node.tls.ca_file
     if node.tls.client_cert:

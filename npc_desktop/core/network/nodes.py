@@ -10,7 +10,7 @@ from npc_desktop.core.network.errors import NodeConfigError
 
 DEFAULT_OUR_AET = "NPCDESKTOP"
 AE_TITLE_PATTERN = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # 16 printable characters, no backslash
-_DIMSE_SPEC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>\[[^\]]+\]|[^:]+):(?P<port>\d{1,5})$")
+_DIMSE_SPEC = re.compile(r"^(?P<aet>[^@]+)@(?P<host>\[[^\]]+\]|[^:]+):(?P<port>\d{1,5})$")
 
 
 def check_ae_title(title: str, what: str = "AE title") -> str:

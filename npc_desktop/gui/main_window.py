@@ -38,6 +38,8 @@ from npc_desktop.gui.annotation.roi_kind_selector import RoiKindSelector
 from npc_desktop.gui.annotation.roi_layer import RoiLayer
 from npc_desktop.gui.annotation.roi_list_panel import RoiListPanel
 from npc_desktop.gui.done_message import DoneMessage
+from npc_desktop.gui.network.pacs_ui import PacsUi
+from npc_desktop.gui.pacs_wiring import results_to_send
 from npc_desktop.gui.progress_panel import ProgressPanel
 from npc_desktop.gui.research.research_ui import ResearchUi
 from npc_desktop.gui.session import SessionModel
@@ -129,6 +131,7 @@ class MainWindow(QMainWindow):
                                 self.statusBar().showMessage, DoneMessage(self))
         self.staging_ui = StagingUi(context, session, self._show_results)
         self.research_ui = ResearchUi(context, session)
+        self.pacs_ui = PacsUi(context, self.open_path, lambda: results_to_send(session), self.show_error)
         self.readouts = StatusReadouts(self.statusBar(), [self.progress], [self.staging_ui.models_label],
                                        self._show_messages)
         self.cursor_label, self.save_label = self.readouts.cursor_label, self.readouts.save_label

@@ -36,6 +36,8 @@ def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Seq
     file_menu.addSeparator()
     file_menu.addActions([a["export_report"], a["export_dataset"]])
     file_menu.addSeparator()
+    file_menu.addActions([a["query_pacs"], a["send_to_pacs"]])
+    file_menu.addSeparator()
     file_menu.addAction(a["cancel"])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])
@@ -73,6 +75,7 @@ def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Seq
     models_menu = bar.addMenu("&Models")
     models_menu.setObjectName("modelsMenu")
     models_menu.addActions([a["open_bundle"], a["use_demo_models"]])
+    bar.addMenu("&Settings").addAction(a["pacs_nodes"])
     help_menu = bar.addMenu("&Help")
     help_menu.addActions([a["shortcuts"], a["first_use_hints"], a["about"]])
     for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi", *MEASUREMENT_TOOLS)):

@@ -1,0 +1,84 @@
+"""The main window's PACS commands: File > Query PACS…, File > Send to PACS, Settings > PACS Nodes.
+
+The shell hands in what this package cannot know: how to open a folder (the retrieved study) and
+how to write the open study's results for sending (:class:`ResultsToSend`, or a reason there is
+nothing to send).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Union
+
+from PySide6.QtCore import QObject, Qt
+
+from npc_desktop.core.network import StudyStore
+from npc_desktop.gui.network.nodes_dialog import NodesDialog
+from npc_desktop.gui.network.query_dialog import QueryDialog
+from npc_desktop.gui.network.send_dialog import ResultsToSend, SendDialog
+from npc_desktop.gui.window_context import WindowContext
+
+ResultsSource = Callable[[], Union[ResultsToSend, str]]
+"""Returns what to send, or a sentence saying why there is nothing to send."""
+
+
+class PacsUi(QObject):
+    """Opens the PACS dialogs and opens retrieved studies (see the module docstring)."""
+
+    def __init__(self, context: WindowContext, open_study: Callable[[str], None], results: ResultsSource,
+                 error: Callable[[str, str], None], store: Optional[StudyStore] = None) -> None:
+        super().__init__(context.parent)
+        self.context = context
+        self.open_study = open_study
+        self.results = results
+        self.error = error
+        self._store = store
+        self.query_dialog: Optional[QueryDialog] = None
+        self.send_dialog: Optional[SendDialog] = None
+        self.nodes_dialog: Optional[NodesDialog] = None
+        context.actions["query_pacs"].triggered.connect(self.query_pacs)
+        context.actions["send_to_pacs"].triggered.connect(self.send_to_pacs)
+        context.actions["pacs_nodes"].triggered.connect(self.edit_nodes)
+
+    @property
+    def store(self) -> StudyStore:
+        """The local study store (the user data folder's, unless one was given)."""
+        if self._store is None:
+            self._store = StudyStore()
+        return self._store
+
+    def query_pacs(self) -> None:
+        """Show the Query PACS dialog (one at a time); retrieved studies open as they arrive."""
+        if self.query_dialog is not None:
+            self.query_dialog.raise_()
+            self.query_dialog.activateWindow()
+            return
+        dialog = QueryDialog(self.store, self.context.parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.study_retrieved.connect(self._opened)
+        dialog.finished.connect(lambda _result: setattr(self, "query_dialog", None))
+        self.query_dialog = dialog
+        dialog.show()
+
+    def _opened(self, folder: str) -> None:
+        self.context.show_status(f"Retrieved study: opening {folder}", 10000)
+        self.open_study(folder)
+
+    def send_to_pacs(self) -> None:
+        """Show the Send to PACS dialog for the open study's SR and report."""
+        results = self.results()
+        if isinstance(results, str):
+            self.error("Nothing to send to PACS", results)
+            return
+        dialog = SendDialog(results, self.context.parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: setattr(self, "send_dialog", None))
+        self.send_dialog = dialog
+        dialog.show()
+
+    def edit_nodes(self) -> None:
+        """Show Settings > PACS Nodes."""
+        dialog = NodesDialog(self.context.parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: setattr(self, "nodes_dialog", None))
+        self.nodes_dialog = dialog
+        dialog.open()

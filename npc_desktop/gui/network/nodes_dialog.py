@@ -70,6 +70,7 @@ class NodesDialog(QDialog):
         left = QVBoxLayout()
         self.node_list = QListWidget(self)
         self.node_list.setObjectName("nodeList")
+        self.node_list.setMinimumWidth(200)
         left.addWidget(self.node_list, 1)
         buttons = QHBoxLayout()
         self.add_button = QPushButton("Add", self)
@@ -134,6 +135,7 @@ class NodesDialog(QDialog):
                                            | QDialogButtonBox.StandardButton.Cancel, self)
         layout.addWidget(self.button_box)
         self.node_list.currentRowChanged.connect(self._select)
+        self.edits["name"].textEdited.connect(self._rename_item)
         self.add_button.clicked.connect(self.add_node)
         self.remove_button.clicked.connect(self.remove_node)
         self.test_button.clicked.connect(self.test_node)
@@ -144,7 +146,9 @@ class NodesDialog(QDialog):
         self._current = -1
         self.node_list.blockSignals(True)
         self.node_list.clear()
-        self.node_list.addItems([f"{n.name}  —  {n.address}" for n in self.nodes])
+        for node in self.nodes:
+            self.node_list.addItem(node.name)
+            self.node_list.item(self.node_list.count() - 1).setToolTip(node.address)
         self.node_list.blockSignals(False)
         self.form.setEnabled(bool(self.nodes))
         self.remove_button.setEnabled(bool(self.nodes))
@@ -179,6 +183,11 @@ class NodesDialog(QDialog):
                 raise NodeConfigError(f"node {node.name or '?'}: the TLS {label} {file} does not exist")
         return node.validated()
 
+    def _rename_item(self, text: str) -> None:
+        item = self.node_list.item(self._current)
+        if item is not None:
+            item.setText(text.strip() or "(no name)")
+
     def _commit_form(self) -> bool:
         if not 0 <= self._current < len(self.nodes):
             return True
@@ -190,7 +199,8 @@ class NodesDialog(QDialog):
         self.nodes[self._current] = node
         item = self.node_list.item(self._current)
         if item is not None:
-            item.setText(f"{node.name}  —  {node.address}")
+            item.setText(node.name)
+            item.setToolTip(node.address)
         self.problem.clear()
         return True
 

@@ -76,7 +76,7 @@ class QueryDialog(QDialog):
         self.last_report: Optional[RetrieveReport] = None
         self._build()
         self.jobs.progress_changed.connect(self._on_progress)
-        self.resize(980, 640)
+        self.resize(1100, 640)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -100,8 +100,8 @@ class QueryDialog(QDialog):
         self.series_table = self._table("seriesTable", SERIES_COLUMNS)
         self.series_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         tables = QHBoxLayout()
-        tables.addWidget(self.study_table, 3)
-        tables.addWidget(self.series_table, 2)
+        tables.addWidget(self.study_table, 5)
+        tables.addWidget(self.series_table, 3)
         layout.addLayout(tables, 1)
         layout.addLayout(self._retrieve_row())
         self.status = QLabel("Choose a node and search.", self)
@@ -147,8 +147,10 @@ class QueryDialog(QDialog):
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().setVisible(False)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setStretchLastSection(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(columns.index("Description"), QHeaderView.ResizeMode.Stretch)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         return table
 
     def _retrieve_row(self) -> QHBoxLayout:
@@ -170,6 +172,7 @@ class QueryDialog(QDialog):
         self.progress.setFormat("%v / %m images")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setTextVisible(False)
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
@@ -297,6 +300,7 @@ class QueryDialog(QDialog):
         method, port, store = self.method_combo.currentData(), self.port_spin.value(), self.store
         self.progress.setRange(0, max(expected, 1))
         self.progress.setValue(0)
+        self.progress.setTextVisible(True)
         what = f"series {series.number or series.series_uid}" if series is not None else "the study"
         self.status.setText(f"Retrieving {what} from {node.label}…")
         self.retrieval = self.jobs.submit(

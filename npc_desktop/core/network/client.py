@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-from npc_desktop.core.network import dicomweb, dimse, retrieve
+from npc_desktop.core.network import dicomweb, dimse, retrieve, wado
 from npc_desktop.core.network.dimse import SendReport
 from npc_desktop.core.network.errors import NodeConfigError, PacsError
 from npc_desktop.core.network.nodes import PacsNode
@@ -23,7 +23,7 @@ def verify_node(node: PacsNode) -> str:
         try:
             dicomweb.web_client(node).search_for_studies(limit=1)
         except Exception as exc:  # requests' errors are translated into a one-line message
-            raise dicomweb._web_error(node, exc, "the test search") from exc
+            raise dicomweb.web_error(node, exc, "the test search") from exc
         return f"{node.label} answers DICOMweb searches"
     dimse.echo(node)
     return f"{node.label} answered C-ECHO"
@@ -57,7 +57,7 @@ def retrieve_study(node: PacsNode, store: StudyStore, study_uid: str, series_uid
     if not study_uid:
         raise PacsError(node.label, "no study UID to retrieve")
     if method == "wado":
-        return dicomweb.wado_retrieve(node, store, study_uid, series_uid, progress=progress, cancel=cancel)
+        return wado.wado_retrieve(node, store, study_uid, series_uid, progress=progress, cancel=cancel)
     if method == "move":
         return retrieve.retrieve_move(node, store, study_uid, series_uid, port=port, progress=progress,
                                       cancel=cancel)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 from typing import Optional, Sequence
@@ -17,9 +16,6 @@ from npc_desktop.core.network.dimse import SendReport
 from npc_desktop.core.network.errors import PacsConnectionError, PacsError, PacsTimeoutError, PacsTlsError
 from npc_desktop.core.network.nodes import PacsNode
 from npc_desktop.core.network.query import SERIES_RETURN_KEYS, STUDY_RETURN_KEYS, FindQuery, result_from_dataset
-from npc_desktop.core.network.retrieve import RetrieveReport
-from npc_desktop.core.network.storage import NON_IMAGE_CLASSES, describe_class
-from npc_desktop.core.network.store import StudyStore
 from npc_desktop.core.progress import CancelToken, OperationCancelled, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -35,19 +31,25 @@ class _WildcardSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def web_client(node: PacsNode) -> DICOMwebClient:
-    """A DICOMweb client for the node: its timeouts, CA file and client certificate; no retries."""
+def web_session(node: PacsNode) -> requests.Session:
+    """An HTTP session with the node's CA file and client certificate."""
     session = _WildcardSession()
     if node.tls.ca_file:
         session.verify = node.tls.ca_file
     if node.tls.client_cert:
         session.cert = (node.tls.client_cert, node.tls.client_key) if node.tls.client_key else node.tls.client_cert
+    return session
+
+
+def web_client(node: PacsNode) -> DICOMwebClient:
+    """A DICOMweb client for the node: its session, its timeouts, no retries."""
+    session = web_session(node)
     client = DICOMwebClient(node.url, session=session, timeout=(node.timeouts.connect, node.timeouts.dimse))
     client.set_http_retry_params(retry=False)
     return client
 
 
-def _web_error(node: PacsNode, exc: Exception, what: str) -> PacsError:
+def web_error(node: PacsNode, exc: Exception, what: str) -> PacsError:
     if isinstance(exc, requests.exceptions.SSLError):
         return PacsTlsError(node.label, f"the TLS certificate was refused during {what} ({exc.__class__.__name__}); "
                                         "check the CA file and the host name")
@@ -78,54 +80,10 @@ def qido_find(node: PacsNode, query: FindQuery) -> list:
             answers = client.search_for_series(query.study_uid, search_filters=filters,
                                                fields=list(SERIES_RETURN_KEYS), get_remaining=True)
     except requests.exceptions.RequestException as exc:
-        raise _web_error(node, exc, "QIDO-RS search") from exc
+        raise web_error(node, exc, "QIDO-RS search") from exc
     results = [result_from_dataset(query.level, Dataset.from_json(answer)) for answer in answers or []]
     log.info("QIDO-RS at %s level on %s: %d match(es)", query.level, node.label, len(results))
     return results
-
-
-def _encode(dataset: Dataset) -> bytes:
-    buffer = io.BytesIO()
-    pydicom.dcmwrite(buffer, dataset, enforce_file_format=True)
-    return buffer.getvalue()
-
-
-def wado_retrieve(node: PacsNode, store: StudyStore, study_uid: str, series_uid: str = "", *,
-                  progress: Optional[ProgressCallback] = None,
-                  cancel: Optional[CancelToken] = None) -> RetrieveReport:
-    """WADO-RS retrieve of a study or series into ``store`` (per-image progress, cancel removes the partial study)."""
-    client = web_client(node)
-    total = 0
-    try:
-        if progress is not None:
-            query = FindQuery(level="series", study_uid=study_uid)
-            series = [s for s in qido_find(node, query) if not series_uid or s.series_uid == series_uid]
-            total = sum(s.image_count or 0 for s in series)
-    except PacsError:
-        total = 0
-    report = RetrieveReport(study_uid=study_uid, folder=store.study_dir(study_uid), method="WADO-RS")
-    with store.transaction() as transaction:
-        try:
-            instances = (client.iter_series(study_uid, series_uid) if series_uid else client.iter_study(study_uid))
-            for received, dataset in enumerate(instances, start=1):
-                if cancel is not None and cancel.is_set():
-                    raise OperationCancelled("WADO-RS retrieve cancelled")
-                sop_uid = str(dataset.get("SOPInstanceUID", ""))
-                try:
-                    path = store.write(str(dataset.StudyInstanceUID), sop_uid, _encode(dataset), transaction)
-                except (ValueError, AttributeError, TypeError) as exc:
-                    report.problems.append(f"instance {sop_uid or '?'}: skipped, it cannot be stored ({exc})")
-                    continue
-                if path is not None and str(dataset.get("SOPClassUID", "")) in NON_IMAGE_CLASSES:
-                    report.non_image.append(describe_class(str(dataset.SOPClassUID)))
-                if progress is not None:
-                    progress(received, max(total, received))
-        except requests.exceptions.RequestException as exc:
-            raise _web_error(node, exc, "WADO-RS retrieve") from exc
-        report.stored = list(transaction.written)
-        report.skipped = transaction.skipped
-    log.info("WADO-RS: %s", report.summary().replace(str(report.folder), "the store"))
-    return report
 
 
 def stow_send(node: PacsNode, files: Sequence[Path], *, progress: Optional[ProgressCallback] = None,
@@ -145,10 +103,10 @@ def stow_send(node: PacsNode, files: Sequence[Path], *, progress: Optional[Progr
         try:
             answer = client.store_instances([dataset])
         except requests.exceptions.HTTPError as exc:
-            report.failed.append(f"{path.name}: refused by the PACS ({_web_error(node, exc, 'STOW-RS').problem})")
+            report.failed.append(f"{path.name}: refused by the PACS ({web_error(node, exc, 'STOW-RS').problem})")
             continue
         except requests.exceptions.RequestException as exc:
-            raise _web_error(node, exc, "STOW-RS send") from exc
+            raise web_error(node, exc, "STOW-RS send") from exc
         if answer is not None and "FailedSOPSequence" in answer and len(answer.FailedSOPSequence):
             report.failed.append(f"{path.name}: refused by the PACS")
         else:

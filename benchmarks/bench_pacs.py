@@ -34,20 +34,27 @@ DEFAULT_SERIES = REPO_ROOT.parent / "shared" / "data" / "dicom" / "mr-head-t1c-t
 TARGET_RATIO = 0.8
 
 
-def median_seconds(run: Callable[[Path], int], repeats: int, expected: int) -> float:
-    """Median wall time of ``run(fresh_folder)`` over ``repeats`` runs; each must bring ``expected`` files."""
-    times = []
+def timed(run: Callable[[Path], int], expected: int) -> float:
+    """Wall time of ``run(fresh_folder)``; it must bring ``expected`` files."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-pacs-"))
+    try:
+        start = time.perf_counter()
+        count = run(folder)
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if count != expected:
+        raise SystemExit(f"expected {expected} images, got {count}")
+    return seconds
+
+
+def interleaved_medians(runs: dict[str, Callable[[Path], int]], repeats: int, expected: int) -> dict[str, float]:
+    """Median seconds per run; the runs take turns in each round, so a busy machine slows all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        folder = Path(tempfile.mkdtemp(prefix="bench-pacs-"))
-        try:
-            start = time.perf_counter()
-            count = run(folder)
-            times.append(time.perf_counter() - start)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        if count != expected:
-            raise SystemExit(f"expected {expected} images, got {count}")
-    return statistics.median(times)
+        for name, run in runs.items():
+            times[name].append(timed(run, expected))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -87,13 +94,8 @@ def main() -> None:
             return n
 
         ours("get")(Path(tempfile.mkdtemp()))  # warm Orthanc's caches once
-        seconds = {
-            "getscu": median_seconds(getscu, args.repeats, n),
-            "c_get": median_seconds(ours("get"), args.repeats, n),
-            "c_move": median_seconds(ours("move"), args.repeats, n),
-            "plain_download": median_seconds(plain_download, args.repeats, n),
-            "wado_rs": median_seconds(ours("wado"), args.repeats, n),
-        }
+        seconds = interleaved_medians({"getscu": getscu, "c_get": ours("get"), "c_move": ours("move"),
+                                       "plain_download": plain_download, "wado_rs": ours("wado")}, args.repeats, n)
     finally:
         server.stop()
     rate = {name: n / value for name, value in seconds.items()}

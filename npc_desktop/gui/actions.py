@@ -84,6 +84,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Write the staged PDF report (and optionally a DICOM Encapsulated PDF)", "report", section="Files"),
     ActionSpec("query_pacs", "&Query PACS…", ("Ctrl+Shift+Q",),
                "Search a PACS and retrieve a study into the local study store", section="Files"),
+    ActionSpec("open_store", "Open &Local Study Store", (), "Open the studies retrieved from or pushed by a PACS",
+               section="Files"),
     ActionSpec("send_to_pacs", "Se&nd to PACS…", (), "Send the open study's DICOM SR and staging report to a PACS",
                section="Files"),
     ActionSpec("pacs_nodes", "&PACS Nodes…", (), "Add, edit and test the PACS nodes", section="Files"),

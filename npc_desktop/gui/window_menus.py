@@ -36,7 +36,7 @@ def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Seq
     file_menu.addSeparator()
     file_menu.addActions([a["export_report"], a["export_dataset"]])
     file_menu.addSeparator()
-    file_menu.addActions([a["query_pacs"], a["send_to_pacs"]])
+    file_menu.addActions([a["query_pacs"], a["open_store"], a["send_to_pacs"]])
     file_menu.addSeparator()
     file_menu.addAction(a["cancel"])
     file_menu.addSeparator()

@@ -38,6 +38,7 @@ class PacsUi(QObject):
         context.actions["query_pacs"].triggered.connect(self.query_pacs)
         context.actions["send_to_pacs"].triggered.connect(self.send_to_pacs)
         context.actions["pacs_nodes"].triggered.connect(self.edit_nodes)
+        context.actions["open_store"].triggered.connect(self.open_store)
 
     @property
     def store(self) -> StudyStore:
@@ -62,6 +63,15 @@ class PacsUi(QObject):
     def _opened(self, folder: str) -> None:
         self.context.show_status(f"Retrieved study: opening {folder}", 10000)
         self.open_study(folder)
+
+    def open_store(self) -> None:
+        """Open the whole local study store in the study browser (patients > studies > series)."""
+        root = self.store.root
+        if not any(root.glob("*/*.dcm")):
+            self.error("The local study store is empty",
+                       f"Nothing has been retrieved into {root} yet: use File > Query PACS… first.")
+            return
+        self.open_study(str(root))
 
     def send_to_pacs(self) -> None:
         """Show the Send to PACS dialog for the open study's SR and report."""

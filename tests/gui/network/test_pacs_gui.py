@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from npc_desktop.core.network import PacsNode, StudyStore, Timeouts, load_nodes, save_nodes
+from tests.gui.interaction import choose_in_menu, open_menu_bar_menu
 from tests.gui.staging_helpers import add_demo_rois, stage_and_wait, wait_models
 
 pytestmark = [pytest.mark.gui, pytest.mark.realdata]
@@ -35,7 +36,7 @@ def _click_row(qtbot, table, row: int) -> None:
 
 
 def _open_query(qtbot, window):
-    window.actions_by_name["query_pacs"].trigger()
+    choose_in_menu(qtbot, open_menu_bar_menu(qtbot, window, "File"), "Query PACS")
     qtbot.waitUntil(lambda: window.pacs_ui.query_dialog is not None and window.pacs_ui.query_dialog.isVisible())
     return window.pacs_ui.query_dialog
 
@@ -112,7 +113,7 @@ def test_send_sr_and_report_to_orthanc(qtbot, make_window, open_study, demo_stud
     add_demo_rois(window, demo_study)
     wait_models(qtbot, window)
     stage_and_wait(qtbot, window)
-    window.actions_by_name["send_to_pacs"].trigger()
+    choose_in_menu(qtbot, open_menu_bar_menu(qtbot, window, "File"), "Send to PACS")
     qtbot.waitUntil(lambda: window.pacs_ui.send_dialog is not None and window.pacs_ui.send_dialog.isVisible())
     dialog = window.pacs_ui.send_dialog
     assert "staging report" in dialog.findChild(type(dialog.status), "whatLabel").text()
@@ -131,7 +132,7 @@ def test_send_sr_and_report_to_orthanc(qtbot, make_window, open_study, demo_stud
 
 
 def test_nodes_dialog_adds_tests_and_saves_a_node(qtbot, main_window, orthanc, pacs_env, artifacts_dir):
-    main_window.actions_by_name["pacs_nodes"].trigger()
+    choose_in_menu(qtbot, open_menu_bar_menu(qtbot, main_window, "Settings"), "PACS Nodes")
     qtbot.waitUntil(lambda: main_window.pacs_ui.nodes_dialog is not None
                     and main_window.pacs_ui.nodes_dialog.isVisible())
     dialog = main_window.pacs_ui.nodes_dialog
@@ -157,3 +158,16 @@ def test_nodes_dialog_adds_tests_and_saves_a_node(qtbot, main_window, orthanc, p
     saved = load_nodes()
     assert list(saved) == ["Test Orthanc", "Backup"] and saved["Backup"].port == orthanc.server.dicom_port
     assert Path(pacs_env).parent.parent.joinpath("config", "pacs_nodes.json").is_file()
+
+
+def test_open_store_shows_every_retrieved_study(qtbot, main_window, orthanc, pacs_env):
+    main_window.actions_by_name["open_store"].trigger()
+    assert main_window.error_box is not None and "empty" in main_window.error_box.text()
+    from npc_desktop.core.network import retrieve_study
+
+    store = StudyStore(pacs_env)
+    retrieve_study(orthanc.node(), store, orthanc.small_study, method="get")
+    with qtbot.waitSignal(main_window.session.study_indexed, timeout=20000):
+        main_window.actions_by_name["open_store"].trigger()
+    studies = [s.study_instance_uid for p in main_window.session.index.patients for s in p.studies]
+    assert studies == [orthanc.small_study]

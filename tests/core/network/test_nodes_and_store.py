@@ -82,3 +82,27 @@ def test_store_writes_skips_and_rolls_back(tmp_path):
     assert StudyStore(tmp_path).temporaries() == []
     with pytest.raises(ValueError, match="not a DICOM UID"):
         store.write("../evil", "1.2", b"x")
+
+
+class _BadEvent:
+    """A C-STORE request whose data set cannot be decoded (as a malformed instance on the wire)."""
+
+    class request:  # noqa: N801 - mimics pynetdicom's attribute
+        AffectedSOPInstanceUID = "1.2.3.4.5"
+        AffectedSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+
+    @property
+    def dataset(self):
+        raise ValueError("Deferred read: the data set ends in the middle of an element")
+
+
+def test_a_malformed_instance_is_skipped_with_a_message(tmp_path):
+    from npc_desktop.core.network.storage import STATUS_CANNOT_UNDERSTAND, ReceiveLog, make_store_handler
+    from npc_desktop.core.network.store import StoreTransaction
+
+    store = StudyStore(tmp_path)
+    received = ReceiveLog(StoreTransaction(store))
+    assert make_store_handler(store, received)(_BadEvent()) == STATUS_CANNOT_UNDERSTAND
+    assert received.problems == ["instance 1.2.3.4.5: skipped, it cannot be read (Deferred read: the data set ends "
+                                 "in the middle of an element)"]
+    assert not list(tmp_path.rglob("*.dcm"))

@@ -133,12 +133,39 @@ def wado_retrieve(node: PacsNode, store: StudyStore, study_uid: str, series_uid:
     return report
 
 
-def _store_part(body: bytes, study_uid: str, store: StudyStore, transaction, report: RetrieveReport) -> None:
-    # Only the two UIDs are parsed; the study is the one asked for.
-    try:
+_LONG_LENGTH_VRS = (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")
+
+
+def meta_uids(body: bytes) -> tuple[str, str]:
+    """(MediaStorageSOPInstanceUID, MediaStorageSOPClassUID) from a Part 10 file's meta group.
+
+    The meta group is always explicit VR little endian; reading just it spares parsing the data set.
+    Falls back to pydicom when the file has no preamble or the UIDs are not in the meta group.
+    """
+    found: dict[int, str] = {}
+    if body[128:132] == b"DICM":
+        offset = 132
+        while offset + 8 <= len(body) and body[offset:offset + 2] == b"\x02\x00":
+            element = int.from_bytes(body[offset + 2:offset + 4], "little")
+            vr = body[offset + 4:offset + 6]
+            if vr in _LONG_LENGTH_VRS:
+                length, offset = int.from_bytes(body[offset + 8:offset + 12], "little"), offset + 12
+            else:
+                length, offset = int.from_bytes(body[offset + 6:offset + 8], "little"), offset + 8
+            if element in (0x0002, 0x0003):
+                found[element] = body[offset:offset + length].rstrip(b"\x00 ").decode("ascii")
+            offset += length
+    if 0x0003 not in found or 0x0002 not in found:
         header = pydicom.dcmread(io.BytesIO(body), stop_before_pixels=True,
                                  specific_tags=["SOPInstanceUID", "SOPClassUID"])
-        sop_uid, class_uid = str(header.SOPInstanceUID), str(header.SOPClassUID)
+        return str(header.SOPInstanceUID), str(header.SOPClassUID)
+    return found[0x0003], found[0x0002]
+
+
+def _store_part(body: bytes, study_uid: str, store: StudyStore, transaction, report: RetrieveReport) -> None:
+    # Only the two UIDs are read; the study is the one asked for.
+    try:
+        sop_uid, class_uid = meta_uids(body)
         path = store.write(study_uid, sop_uid, body, transaction)
     except (ValueError, AttributeError, TypeError, EOFError, pydicom.errors.InvalidDicomError) as exc:
         report.problems.append(f"an instance was skipped, it cannot be read ({str(exc).splitlines()[0]})")

@@ -29,3 +29,14 @@ def test_parts_survive_any_chunking(chunk):
 
 def test_a_single_part_body_is_returned_whole():
     assert list(iter_parts(_Response(b"DICM...", 2, "application/dicom"))) == [b"DICM..."]
+
+
+def test_meta_uids_read_the_file_meta_like_pydicom(dicom_dir):
+    import pydicom
+
+    from npc_desktop.core.network.wado import meta_uids
+
+    for path in (dicom_dir / "mr-head-t1c-tcia-vs-seg-001" / "1-001.dcm",
+                 dicom_dir / "cornerstonejs__cornerstoneWADOImageLoader/testImages/no-pixel-data.dcm"):
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        assert meta_uids(path.read_bytes()) == (str(ds.SOPInstanceUID), str(ds.SOPClassUID))

@@ -162,3 +162,29 @@ def test_info_logs_hold_no_patient_names_or_ids(orthanc, tmp_path, caplog):
     infos = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert infos
     assert not [m for m in infos if "VS-SEG" in m or "CompressedSamples" in m or "4MR1" in m]
+
+
+def test_c_find_falls_back_to_patient_root(dicom_dir):
+    from pydicom.dataset import Dataset
+
+    seen_models = []
+
+    def handle_find(event):
+        seen_models.append(str(event.request.AffectedSOPClassUID))
+        answer = Dataset()
+        answer.QueryRetrieveLevel = "STUDY"
+        answer.StudyInstanceUID = "1.2.3"
+        answer.PatientID = "P1"
+        yield 0xFF00, answer
+
+    ae = AE(ae_title="OLDPACS")
+    ae.add_supported_context(sop_class.PatientRootQueryRetrieveInformationModelFind)
+    port = free_port()
+    server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_FIND, handle_find)])
+    try:
+        node = PacsNode(name="old", ae_title="OLDPACS", host="127.0.0.1", port=port, timeouts=Timeouts(2, 5, 5))
+        results = find_studies(node, FindQuery(patient_id="P1"))
+    finally:
+        server.shutdown()
+    assert [(r.study_uid, r.patient_id) for r in results] == [("1.2.3", "P1")]
+    assert seen_models == [str(sop_class.PatientRootQueryRetrieveInformationModelFind)]

@@ -45,6 +45,7 @@ def test_stow_sends_a_file_that_appears_in_orthanc(orthanc, tmp_path, dicom_dir)
     source = pydicom.dcmread(dicom_dir / "pydicom__pydicom/src/pydicom/data/test_files/MR_small.dcm")
     source.SOPInstanceUID = pydicom.uid.generate_uid()
     source.StudyInstanceUID, source.SeriesInstanceUID = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    source.PatientID = "SENT-BY-TEST"  # other tests search the loaded patients
     source.file_meta.MediaStorageSOPInstanceUID = source.SOPInstanceUID
     path = tmp_path / "stow.dcm"
     source.save_as(path)

@@ -95,6 +95,7 @@ def test_c_store_sends_files_that_appear_in_orthanc(orthanc, tmp_path, dicom_dir
     source = pydicom.dcmread(dicom_dir / "pydicom__pydicom/src/pydicom/data/test_files/MR_small.dcm")
     source.SOPInstanceUID = pydicom.uid.generate_uid()
     source.StudyInstanceUID, source.SeriesInstanceUID = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    source.PatientID = "SENT-BY-TEST"  # other tests search the loaded patients
     source.file_meta.MediaStorageSOPInstanceUID = source.SOPInstanceUID
     path = tmp_path / "copy.dcm"
     source.save_as(path)

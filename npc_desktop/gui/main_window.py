@@ -417,6 +417,7 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.readouts.stop()
+        self.pacs_ui.shutdown()
         self.load_models = False
         self.session.shutdown()
         super().closeEvent(event)

@@ -32,7 +32,10 @@ from npc_desktop.core.network import (
     save_nodes,
     verify_node,
 )
+from npc_desktop.core.network.nodes import check_ae_title
+from npc_desktop.gui.network.listener_control import AET_KEY, PORT_KEY, listen_settings
 from npc_desktop.gui.network.node_choice import pacs_job
+from npc_desktop.gui.settings import AppSettings
 from npc_desktop.gui.workers import JobRunner
 
 
@@ -43,10 +46,14 @@ class NodesDialog(QDialog):
     ----------
     path
         The node file; the user's by default (tests pass a temporary one).
+    settings
+        Where the persistent listener's port and AE title are kept (the row is hidden without it).
     """
 
-    def __init__(self, parent: Optional[QWidget] = None, path: Optional[Path] = None) -> None:
+    def __init__(self, parent: Optional[QWidget] = None, path: Optional[Path] = None,
+                 settings: Optional[AppSettings] = None) -> None:
         super().__init__(parent)
+        self.settings = settings
         self.setObjectName("pacsNodesDialog")
         self.setWindowTitle("PACS Nodes")
         self.path = path
@@ -130,6 +137,7 @@ class NodesDialog(QDialog):
         form.addRow(self.test_button, self.test_status)
         row.addWidget(self.form, 2)
         layout.addLayout(row, 1)
+        layout.addLayout(self._listener_row())
         layout.addWidget(self.problem)
         self.button_box = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                            | QDialogButtonBox.StandardButton.Cancel, self)
@@ -141,6 +149,22 @@ class NodesDialog(QDialog):
         self.test_button.clicked.connect(self.test_node)
         self.button_box.accepted.connect(self.save)
         self.button_box.rejected.connect(self.reject)
+
+    def _listener_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        port, aet = listen_settings(self.settings) if self.settings is not None else (11112, DEFAULT_OUR_AET)
+        self.listen_port = QSpinBox(self)
+        self.listen_port.setObjectName("listenPortSpin")
+        self.listen_port.setRange(1, 65535)
+        self.listen_port.setValue(port)
+        self.listen_aet = QLineEdit(aet, self)
+        self.listen_aet.setObjectName("listenAetEdit")
+        for widget in (QLabel("Pushed studies (Settings > Receive Pushed Studies): port", self), self.listen_port,
+                       QLabel("as AE title", self), self.listen_aet):
+            widget.setVisible(self.settings is not None)
+            row.addWidget(widget)
+        row.addStretch(1)
+        return row
 
     def _fill_list(self, select: int = 0) -> None:
         self._current = -1
@@ -254,10 +278,14 @@ class NodesDialog(QDialog):
         if not self._commit_form():
             return
         try:
+            aet = check_ae_title(self.listen_aet.text(), "the AE title for pushed studies")
             save_nodes([replace(n) for n in self.nodes], self.path)
         except (NodeConfigError, OSError) as exc:
             self.problem.setText(str(exc))
             return
+        if self.settings is not None:
+            self.settings.set_value(PORT_KEY, self.listen_port.value())
+            self.settings.set_value(AET_KEY, aet)
         self.accept()
 
     def done(self, result: int) -> None:  # noqa: D102 - Qt API

@@ -12,6 +12,7 @@ from typing import Callable, Optional, Union
 from PySide6.QtCore import QObject, Qt
 
 from npc_desktop.core.network import StudyStore
+from npc_desktop.gui.network.listener_control import ListenerControl
 from npc_desktop.gui.network.nodes_dialog import NodesDialog
 from npc_desktop.gui.network.query_dialog import QueryDialog
 from npc_desktop.gui.network.send_dialog import ResultsToSend, SendDialog
@@ -39,6 +40,8 @@ class PacsUi(QObject):
         context.actions["send_to_pacs"].triggered.connect(self.send_to_pacs)
         context.actions["pacs_nodes"].triggered.connect(self.edit_nodes)
         context.actions["open_store"].triggered.connect(self.open_store)
+        self.listener = ListenerControl(context.settings, lambda: self.store, context.show_status, self)
+        context.actions["pacs_listen"].toggled.connect(self._listen)
 
     @property
     def store(self) -> StudyStore:
@@ -64,6 +67,19 @@ class PacsUi(QObject):
         self.context.show_status(f"Retrieved study: opening {folder}", 10000)
         self.open_study(folder)
 
+    def _listen(self, on: bool) -> None:
+        if not on:
+            self.listener.stop()
+            return
+        problem = self.listener.start()
+        if problem is not None:
+            self.context.set_checked("pacs_listen", False)
+            self.error("Cannot receive pushed studies", f"{problem}. Settings > PACS Nodes sets the port.")
+
+    def shutdown(self) -> None:
+        """Stop the listener (the window is closing)."""
+        self.listener.stop()
+
     def open_store(self) -> None:
         """Open the whole local study store in the study browser (patients > studies > series)."""
         root = self.store.root
@@ -87,7 +103,7 @@ class PacsUi(QObject):
 
     def edit_nodes(self) -> None:
         """Show Settings > PACS Nodes."""
-        dialog = NodesDialog(self.context.parent)
+        dialog = NodesDialog(self.context.parent, settings=self.context.settings)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _result: setattr(self, "nodes_dialog", None))
         self.nodes_dialog = dialog

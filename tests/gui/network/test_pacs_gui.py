@@ -171,3 +171,24 @@ def test_open_store_shows_every_retrieved_study(qtbot, main_window, orthanc, pac
         main_window.actions_by_name["open_store"].trigger()
     studies = [s.study_instance_uid for p in main_window.session.index.patients for s in p.studies]
     assert studies == [orthanc.small_study]
+
+
+def test_receive_pushed_studies_is_off_until_turned_on(qtbot, main_window, orthanc, pacs_env, dicom_dir):
+    from npc_desktop.core.network import send_files
+    from npc_desktop.gui.network.listener_control import AET_KEY, PORT_KEY
+    from tests.orthanc_server import free_port
+    from tests.pacs_fixtures import SMALL_MR
+
+    action = main_window.actions_by_name["pacs_listen"]
+    assert not action.isChecked() and main_window.pacs_ui.listener.listener is None
+    port = free_port()
+    main_window.settings.set_value(PORT_KEY, port)
+    main_window.settings.set_value(AET_KEY, "WORKSTATION")
+    choose_in_menu(qtbot, open_menu_bar_menu(qtbot, main_window, "Settings"), "Receive Pushed Studies")
+    assert action.isChecked() and main_window.pacs_ui.listener.listener is not None
+    node = PacsNode(name="us", ae_title="WORKSTATION", host="127.0.0.1", port=port, timeouts=Timeouts(2, 5, 5))
+    assert send_files(node, [dicom_dir / SMALL_MR]).ok
+    qtbot.waitUntil(lambda: "Received 1 instance" in main_window.statusBar().currentMessage(), timeout=10000)
+    assert len(list(pacs_env.rglob("*.dcm"))) == 1
+    action.trigger()
+    assert main_window.pacs_ui.listener.listener is None

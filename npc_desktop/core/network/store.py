@@ -68,6 +68,7 @@ class StudyStore:
         self.root = Path(root) if root is not None else default_store_root()
         self._lock = threading.Lock()
         self._known: Optional[set[str]] = None
+        self._folders: set[Path] = set()
         self.sweep_temporaries()
 
     def study_dir(self, study_uid: str) -> Path:
@@ -124,7 +125,9 @@ class StudyStore:
             self._known_uids().add(sop)
         target = folder / f"{sop}.dcm"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if folder not in self._folders or not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
             fd, temp_name = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
             try:
                 with os.fdopen(fd, "wb") as stream:

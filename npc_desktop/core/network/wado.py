@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 CHUNK_BYTES = 1 << 20
-WRITERS = 2
-IN_FLIGHT = 8
+WRITERS = 4
+IN_FLIGHT = 16
 
 
 def _boundary(content_type: str) -> Optional[bytes]:

@@ -167,6 +167,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 # heavy imports (TensorFlow) inside their handlers so ``npc-desktop index`` stays fast.
 SUBCOMMAND_MODULES = (
     "npc_desktop.cli.staging", "npc_desktop.cli.research", "npc_desktop.cli.report", "npc_desktop.cli.tnm",
+    "npc_desktop.cli.cohort",
 )
 
 

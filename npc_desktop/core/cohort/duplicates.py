@@ -18,12 +18,16 @@ __all__ = ["duplicate_warnings", "duplicated_studies"]
 def duplicated_studies(db: CohortDatabase) -> dict[str, list[str]]:
     """Study Instance UID -> the folders holding copies of the same images (first-indexed folder first)."""
     rows = db.connection.execute(
-        "SELECT study_uid, path FROM files WHERE sop_uid IN "
+        "SELECT study_uid, sop_uid, path FROM files WHERE sop_uid IN "
         "(SELECT sop_uid FROM files WHERE sop_uid IS NOT NULL GROUP BY sop_uid HAVING COUNT(*) > 1) ORDER BY rowid")
-    folders: dict[str, dict[str, None]] = defaultdict(dict)
-    for study_uid, path in rows:
-        folders[study_uid].setdefault(os.path.dirname(path), None)
-    return {uid: list(found) for uid, found in folders.items() if len(found) > 1}
+    by_sop: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for study_uid, sop_uid, path in rows:
+        by_sop[(study_uid, sop_uid)].append(os.path.dirname(path))
+    copies: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for (study_uid, _), folders in by_sop.items():
+        for n, folder in enumerate(folders):
+            copies[study_uid][n].add(folder)
+    return {uid: [os.path.commonpath(sorted(found[n])) for n in sorted(found)] for uid, found in copies.items()}
 
 
 def _shared_uids(db: CohortDatabase) -> dict[str, list[str]]:

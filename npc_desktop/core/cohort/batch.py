@@ -60,7 +60,8 @@ class BatchReport:
             self.summary()]
 
 
-def study_volumes(row: WorklistRow, series_uids: Sequence[str], cancel: Optional[CancelToken] = None) -> tuple[Any, dict]:
+def study_volumes(row: WorklistRow, series_uids: Sequence[str],
+                  cancel: Optional[CancelToken] = None) -> tuple[Any, dict]:
     """Index the row's folder and load the given series: ``(StudyIndex, {uid: Volume})``.
 
     Raises

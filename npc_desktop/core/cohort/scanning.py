@@ -35,7 +35,7 @@ class Walk:
 
 
 def walk(root: str) -> Walk:
-    """Stat every file below ``root`` (hidden folders and symbolic links to folders are not entered).
+    """Stat every file below ``root`` in name order (hidden folders and links to folders are not entered).
 
     Folders that cannot be listed and links that lead nowhere are listed in ``problems``.
     """
@@ -44,15 +44,16 @@ def walk(root: str) -> Walk:
     while stack:
         folder = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
             result.problems.append((folder, f"the folder cannot be read ({exc.strerror or exc})"))
             continue
+        subfolders = []
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not entry.name.startswith("."):
-                        stack.append(entry.path)
+                        subfolders.append(entry.path)
                     continue
                 info = entry.stat()
             except FileNotFoundError:
@@ -63,6 +64,7 @@ def walk(root: str) -> Walk:
                 continue
             if entry.is_file():
                 result.files[entry.path] = (info.st_size, info.st_mtime_ns)
+        stack.extend(reversed(subfolders))  # visit in name order, so "first found" is predictable
     return result
 
 

@@ -112,7 +112,8 @@ def build_worklist(db: CohortDatabase, *, annotation_dir: Optional[str] = None,
         series_folders = [e.folder for e in entries if e.folder]
         folder = os.path.commonpath(series_folders) if series_folders else ""
         row = WorklistRow(
-            key=f"{study_uid}|{patient_id}|{patient_name}", patient_id=patient_id or "", patient_name=patient_name or "",
+            key=f"{study_uid}|{patient_id}|{patient_name}", patient_id=patient_id or "",
+            patient_name=patient_name or "",
             pseudonym=_pseudonym(secret, patient_id or "", patient_name or ""), study_uid=study_uid,
             study_date=members[0][11] or "", study_description=members[0][12] or "", folder=folder,
             series=tuple(entries))

@@ -1,0 +1,42 @@
+"""A small cohort: copies of the demo study under several patients, indexed into a fresh database."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+
+
+def copy_as_patient(demo_study: Any, target: Path, number: int) -> str:
+    """Copy the demo study to ``target`` as patient ``number`` with its own UIDs; return its Study UID."""
+    study_uid = f"2.25.99{number:04d}"
+    for k, path in enumerate(sorted(demo_study.root.glob("*/*.dcm"))):
+        ds = pydicom.dcmread(path)
+        ds.PatientName = f"TEST^PATIENT {number}"
+        ds.PatientID = f"TEST-{number:04d}"
+        ds.StudyInstanceUID = study_uid
+        ds.SeriesInstanceUID = f"{study_uid}.{1 if path.parent.name == 'T1C' else 2}"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{ds.SeriesInstanceUID}.{k + 1}"
+        out = target / path.parent.name / path.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(out, enforce_file_format=True)
+    return study_uid
+
+
+@pytest.fixture(scope="session")
+def cohort_template(demo_study: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Three patients' studies (written once per session); copy the folder before changing it."""
+    root = tmp_path_factory.mktemp("cohort-template") / "cohort"
+    uids = [copy_as_patient(demo_study, root / f"patient-{n}", n) for n in range(3)]
+    return root, uids
+
+
+@pytest.fixture
+def cohort_root(cohort_template: tuple[Path, list[str]], tmp_path: Path) -> Path:
+    """A private copy of the three-patient cohort."""
+    root = tmp_path / "cohort"
+    shutil.copytree(cohort_template[0], root)
+    return root

@@ -99,7 +99,7 @@ def _transaction(db: CohortDatabase, statements: Iterable[tuple[str, list[tuple[
 
 
 def index_roots(db: CohortDatabase, roots: Sequence[str], *, progress: Optional[ProgressCallback] = None,
-                cancel: Optional[CancelToken] = None) -> IndexReport:
+                cancel: Optional[CancelToken] = None, remember: bool = True) -> IndexReport:
     """Index (or re-index) folders or files into ``db``.
 
     Parameters
@@ -112,6 +112,8 @@ def index_roots(db: CohortDatabase, roots: Sequence[str], *, progress: Optional[
         Called as ``progress(done, total)`` while headers are read.
     cancel
         Checked between chunks of files; what was read before is kept.
+    remember
+        List the roots among the indexed folders (False to refresh a part of one).
 
     Raises
     ------
@@ -138,9 +140,10 @@ def index_roots(db: CohortDatabase, roots: Sequence[str], *, progress: Optional[
             if stored.get(path) != stat:
                 to_read.append((path, root, stat))
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        listed = [(root, now)] if remember else []
         _transaction(db, [("DELETE FROM files WHERE path = ?", gone),
-                          ("INSERT OR IGNORE INTO roots (path, indexed_at) VALUES (?, ?)", [(root, now)]),
-                          ("UPDATE roots SET indexed_at = ? WHERE path = ?", [(now, root)])])
+                          ("INSERT OR IGNORE INTO roots (path, indexed_at) VALUES (?, ?)", listed),
+                          ("UPDATE roots SET indexed_at = ? WHERE path = ?", [(now, root)] if remember else [])])
     report.files_unchanged = report.files_found - len(to_read)
     total = len(to_read)
     for start in range(0, total, _CHUNK):

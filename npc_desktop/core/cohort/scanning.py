@@ -1,7 +1,8 @@
 """Walking a folder by ``os.scandir`` and reading each file's header into one ``files`` row.
 
-Headers are read with the fast scanner of :mod:`npc_desktop.core.dicom.fastscan` (the few
-attributes the index keeps), falling back to pydicom for files it does not handle. A file that
+Headers are read with :func:`npc_desktop.core.cohort.header_scan.quick_scan`, then the fast
+scanner of :mod:`npc_desktop.core.dicom.fastscan`, then pydicom, each taking the files the one
+before gives up on. A file that
 cannot be read becomes a row with a status and a reason, so the folder is indexed as far as
 possible and the skipped files can be listed.
 """
@@ -13,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from npc_desktop.core.cohort.header_scan import quick_scan
 from npc_desktop.core.dicom import fastscan
 
 __all__ = ["IMAGE", "OBJECT", "NOT_DICOM", "UNREADABLE", "DICOMDIR", "Walk", "walk", "read_row"]
@@ -124,8 +126,12 @@ def read_row(path: str, root: str, stat: tuple[int, int]) -> tuple[Any, ...]:
         if len(head) >= 4 and head[0] in (0x02, 0x08) and head[1] == 0x00:
             return _row(path, root, stat, UNREADABLE, "no DICOM file meta information (no 'DICM' header)")
         return _row(path, root, stat, NOT_DICOM, "not a DICOM file")
-    scanned = fastscan.scan(head)
-    if scanned is not None and scanned.media_storage_sop_class_uid != _DICOMDIR_CLASS:
+    quick = quick_scan(head, complete=len(head) < _SCAN_BYTES)
+    scanned = fastscan.scan(head) if quick is None else None
+    if quick is not None and quick[2] != _DICOMDIR_CLASS:
+        values, has_rows, _ = quick
+        status, reason = (IMAGE if has_rows else OBJECT), ""
+    elif scanned is not None and scanned.media_storage_sop_class_uid != _DICOMDIR_CLASS:
         values = {k: scanned.text(k) for k in _KEYWORDS}
         status, reason = (IMAGE if scanned.pixel_tag is not None else OBJECT), ""
     else:

@@ -14,11 +14,12 @@ from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.cohort.annotation_status import fill_annotation_status
 from npc_desktop.core.cohort.database import CohortDatabase
 from npc_desktop.core.cohort.duplicates import duplicate_warnings, duplicated_studies
+from npc_desktop.core.cohort.indexer import index_roots, prefix_range
 from npc_desktop.core.cohort.roles import SeriesHeaders, classify_study
 from npc_desktop.core.cohort.rows import SeriesEntry, WorklistRow, matches, progress_summary
 from npc_desktop.core.cohort.scanning import IMAGE
 
-__all__ = ["Worklist", "build_worklist", "pseudonym_secret"]
+__all__ = ["Worklist", "build_worklist", "pseudonym_secret", "refresh_row"]
 
 _SERIES_QUERY = (
     "SELECT study_uid, patient_id, patient_name, series_uid, MAX(modality), MAX(series_description), MAX(protocol),"
@@ -123,3 +124,27 @@ def build_worklist(db: CohortDatabase, *, annotation_dir: Optional[str] = None,
         worklist.rows.append(row)
     worklist.rows.sort(key=lambda row: (row.patient_name, row.patient_id, row.study_date, row.study_uid))
     return worklist
+
+
+def refresh_row(db: CohortDatabase, row: WorklistRow, *,
+                annotation_dir: Optional[str] = None) -> tuple[Optional[WorklistRow], list[str]]:
+    """Check a row's folder again before opening it: ``(the row as it is now or None, messages)``.
+
+    Files deleted since indexing are dropped from the index and the messages say how many; when
+    nothing of the study is left the row is None.
+    """
+    messages = []
+    if row.folder and os.path.isdir(row.folder):
+        report = index_roots(db, [row.folder], remember=False)
+        if report.files_removed:
+            messages.append(f"{report.files_removed} file(s) of this study were deleted from {row.folder} since it "
+                            "was indexed; the row was updated")
+    else:
+        low, high = prefix_range(row.folder)
+        db.connection.execute("DELETE FROM files WHERE path >= ? AND path < ?", (low, high))
+        messages.append(f"the folder {row.folder} of this study is gone (moved or deleted since it was indexed); "
+                        "its row was removed")
+    fresh = build_worklist(db, annotation_dir=annotation_dir, study_uids=[row.study_uid]).find(row.key)
+    if fresh is None and row.folder and os.path.isdir(row.folder):
+        messages.append(f"no images of this study are left in {row.folder}; its row was removed")
+    return fresh, messages

@@ -40,3 +40,24 @@ def cohort_root(cohort_template: tuple[Path, list[str]], tmp_path: Path) -> Path
     root = tmp_path / "cohort"
     shutil.copytree(cohort_template[0], root)
     return root
+
+
+def tumour_roi(demo_study: Any, study_uid: str) -> Any:
+    """A tumour ROI on the T1C series of a patient copied by :func:`copy_as_patient`."""
+    from npc_desktop.core.annotation.rois import RectRoi
+
+    lesion = max((les for les in demo_study.lesions_for("T1C") if les.kind == "tumour"),
+                 key=lambda les: (les.bbox[2] - les.bbox[0]) * (les.bbox[3] - les.bbox[1]))
+    row0, col0, row1, col1 = lesion.bbox
+    return RectRoi(study_instance_uid=study_uid, series_instance_uid=f"{study_uid}.1",
+                   sop_instance_uid=f"{study_uid}.1.{lesion.slice_index + 1}", row0=row0, col0=col0, row1=row1,
+                   col1=col1)
+
+
+@pytest.fixture(scope="session")
+def small_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A two-member staging engine from a tiny random-weight bundle (built once per session)."""
+    from npc_desktop.core.staging.engine import StagingEngine
+    from tests.core.conftest import write_small_bundle
+
+    return StagingEngine.load(write_small_bundle(tmp_path_factory.mktemp("cohort-bundle") / "bundle"))

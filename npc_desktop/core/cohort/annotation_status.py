@@ -96,6 +96,7 @@ def fill_annotation_status(row: WorklistRow, store: AnnotationStore) -> None:
     row.reviewer = label.reviewer or (authors[-1] if authors else "")
     for roi in sorted(rois, key=lambda r: r.kind is not RoiKind.TUMOUR):
         row.roi_slices.setdefault(roi.series_instance_uid, roi.sop_instance_uid)
+        row.focus_roi = row.focus_roi or roi.id
     if path is not None:
         try:
             row.last_edit = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)

@@ -65,6 +65,7 @@ class WorklistRow:
     discordant: bool = False
     discordance: str = ""
     roi_slices: dict[str, str] = field(default_factory=dict)
+    focus_roi: Optional[str] = None
     annotation_file: Optional[Path] = None
     problems: list[str] = field(default_factory=list)
 

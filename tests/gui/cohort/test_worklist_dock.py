@@ -1,0 +1,131 @@
+"""The Worklist dock: indexing a folder, names and filters, Next/Previous patient, batch staging."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from npc_desktop.core.annotation.annotation_set import AnnotationSet
+from npc_desktop.core.annotation.labels import PatientLabel
+from npc_desktop.core.annotation.store import AnnotationStore
+from tests.core.cohort.conftest import copy_as_patient, tumour_roi
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def cohort_folder(demo_study: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("gui-cohort") / "cohort"
+    return root, [copy_as_patient(demo_study, root / f"patient-{n}", n) for n in range(3)]
+
+
+@pytest.fixture
+def worklist_window(make_window: Any, annotation_dir: Path, cohort_folder, demo_study: Any, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch, qtbot: Any):
+    """A window with a fresh cohort database; patient 1 has a tumour ROI and the label III."""
+    root, uids = cohort_folder
+    monkeypatch.setenv("NPC_DESKTOP_DATA_DIR", str(tmp_path / "data"))
+    AnnotationStore(annotation_dir).save(
+        AnnotationSet(uids[1], [tumour_roi(demo_study, uids[1])], PatientLabel(stage="III", reviewer="dr-x")))
+
+    def make(**kwargs: Any) -> Any:
+        window = make_window(**kwargs)
+        window.worklist_dock.toggleViewAction().trigger()
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(root))
+        with qtbot.waitSignal(window.worklist_ui.rows_changed, timeout=20000):
+            qtbot.mouseClick(window.worklist_ui.panel.add_folder, Qt.MouseButton.LeftButton)
+        return window
+
+    return make
+
+
+def _cell(panel: Any, row: int, column: int) -> str:
+    return str(panel.proxy.index(row, column).data())
+
+
+def test_indexed_folder_fills_the_worklist_with_pseudonyms_filters_and_a_summary(
+    worklist_window: Any, qtbot: Any
+) -> None:
+    window = worklist_window()
+    panel = window.worklist_ui.panel
+    assert window.worklist_dock.isVisible()
+    assert panel.proxy.rowCount() == 3
+    assert panel.summary.text() == "1 of 3 labelled, 0 staged, 0 discordant"
+    names = [_cell(panel, r, 0) for r in range(3)]
+    assert all(name.startswith("PT-") for name in names)
+    assert {_cell(panel, r, 2) for r in range(3)} == {"yes"} and {_cell(panel, r, 3) for r in range(3)} == {"yes"}
+    qtbot.mouseClick(panel.real_names, Qt.MouseButton.LeftButton)
+    assert sorted(_cell(panel, r, 0) for r in range(3)) == [f"TEST^PATIENT {n}" for n in range(3)]
+    panel.filter.setCurrentIndex(panel.filter.findData("unlabelled"))
+    assert panel.proxy.rowCount() == 2
+    assert "TEST^PATIENT 1" not in {_cell(panel, r, 0) for r in range(2)}
+    panel.grab().save("/tmp/worklist-dock.png")
+
+
+def test_next_and_previous_open_t1c_and_t2_two_up_at_the_roi(worklist_window: Any, qtbot: Any,
+                                                             cohort_folder) -> None:
+    _, uids = cohort_folder
+    window = worklist_window()
+    ui, session = window.worklist_ui, window.session
+    ui.panel.real_names.setChecked(True)  # rows sorted by name: patient 0, 1, 2
+    window.grid.setFocus()
+    opened = []
+    ui.row_opened.connect(opened.append)
+    for expected in (0, 1):
+        with qtbot.waitSignal(ui.row_opened, timeout=30000):
+            qtbot.keyClick(window, Qt.Key.Key_BracketRight, Qt.KeyboardModifier.ControlModifier)
+        uid = uids[expected]
+        assert opened[-1].startswith(uid + "|")
+        assert session.layout == 2
+        assert session.viewports[0].series_key == f"{uid}.1" and session.viewports[1].series_key == f"{uid}.2"
+    roi = session.annotations.study(uids[1]).rois[0]
+    volume = session.viewports[0].loaded.volume
+    shown = volume.slices[session.viewports[0].slice_index].sop_instance_uid
+    assert shown == roi.sop_instance_uid  # patient 1 opens at its tumour ROI's slice
+    window.grab().save("/tmp/worklist-window.png")
+    with qtbot.waitSignal(ui.row_opened, timeout=30000):
+        qtbot.mouseClick(ui.panel.previous, Qt.MouseButton.LeftButton)
+    assert opened[-1].startswith(uids[0] + "|")
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft, Qt.KeyboardModifier.ControlModifier)
+    assert "first patient" in window.statusBar().currentMessage()
+
+
+def test_file_deleted_after_indexing_gives_a_message_and_updates_the_row(
+    worklist_window: Any, qtbot: Any, cohort_folder, tmp_path: Path
+) -> None:
+    root, uids = cohort_folder
+    window = worklist_window()
+    ui = window.worklist_ui
+    row = next(r for r in ui.panel.proxy.visible_rows() if r.study_uid == uids[2])
+    backup = tmp_path / "T2"
+    shutil.copytree(Path(row.folder) / "T2", backup)
+    try:
+        shutil.rmtree(Path(row.folder) / "T2")
+        position = ui.panel.proxy.visible_rows().index(row)
+        ui.panel.table.scrollTo(ui.panel.proxy.index(position, 0))
+        rect = ui.panel.table.visualRect(ui.panel.proxy.index(position, 0))
+        qtbot.mouseClick(ui.panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(ui.panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.waitUntil(lambda: window.error_box is not None, timeout=5000)
+        assert "22 file(s) of this study were deleted" in window.error_box.informativeText()
+        fresh = next(r for r in ui.panel.proxy.visible_rows() if r.study_uid == uids[2])
+        assert fresh.t2 is None and fresh.t1c is not None
+    finally:
+        shutil.copytree(backup, Path(row.folder) / "T2")
+
+
+def test_stage_rows_in_the_background(worklist_window: Any, qtbot: Any, tiny_factories: Any) -> None:
+    window = worklist_window(engine_factories=tiny_factories)
+    ui = window.worklist_ui
+    with qtbot.waitSignal(ui.batch_finished, timeout=120000) as finished:
+        qtbot.mouseClick(ui.panel.stage, Qt.MouseButton.LeftButton)
+        assert ui.panel.cancel.isVisible()
+    report = finished.args[0]
+    assert (report.count("done"), report.count("skipped"), report.count("failed")) == (1, 2, 0)
+    assert not ui.panel.cancel.isVisible()
+    assert ui.panel.summary.text().startswith("1 of 3 labelled, 1 staged")

@@ -12,13 +12,14 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMenu
 
 from npc_desktop.core.annotation.store import AnnotationStore
 from npc_desktop.core.cohort.batch import export_patch_dataset, export_reports, stage_rows
 from npc_desktop.core.cohort.database import CohortDatabase
 from npc_desktop.core.cohort.indexer import CohortError, index_roots
+from npc_desktop.core.cohort.roles import ROLES
 from npc_desktop.core.cohort.rows import WorklistRow
 from npc_desktop.core.cohort.worklist import build_worklist, refresh_row
 from npc_desktop.gui.cohort.worklist_panel import WorklistPanel
@@ -60,6 +61,8 @@ class WorklistUi(QObject):
         p.export_dataset.clicked.connect(lambda: self.export_dataset())
         p.export_reports.clicked.connect(lambda: self.export_reports())
         p.cancel.clicked.connect(self.cancel_batch)
+        p.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        p.table.customContextMenuRequested.connect(self._show_role_menu)
         self._batch_progress.connect(self._show_progress)
         context.actions["next_patient"].triggered.connect(self.next_patient)
         context.actions["previous_patient"].triggered.connect(self.previous_patient)
@@ -89,6 +92,32 @@ class WorklistUi(QObject):
         position = next((i for i, r in enumerate(rows) if r.key == self.current_key), None)
         if position is not None:
             self.panel.select_proxy_row(position)
+
+    def role_menu(self, row: WorklistRow) -> QMenu:
+        """A menu that corrects the roles of the row's series by hand (kept across re-indexing)."""
+        menu = QMenu(self.panel)
+        menu.setObjectName("worklistRoleMenu")
+        for entry in row.series:
+            choices = menu.addMenu(f"{entry.description or entry.series_uid}: {entry.role}"
+                                   + (" (set by hand)" if entry.role_by_hand else ""))
+            choices.setToolTipsVisible(True)
+            for role in (*ROLES, None):
+                action = choices.addAction(role or "As the headers say")
+                action.setCheckable(True)
+                by_hand = entry.role_by_hand
+                action.setChecked(entry.role == role if by_hand else role is None)
+                action.triggered.connect(lambda _=False, uid=entry.series_uid, r=role: self.set_role(uid, r))
+        return menu
+
+    def set_role(self, series_uid: str, role: Optional[str]) -> None:
+        """Correct a series' role by hand (None: back to the role read from the headers)."""
+        self.db.set_role(series_uid, role)
+        self.refresh()
+
+    def _show_role_menu(self, point: QPoint) -> None:
+        index = self.panel.table.indexAt(point)
+        if index.isValid():
+            self.role_menu(self.panel.proxy.row_at(index.row())).popup(self.panel.table.viewport().mapToGlobal(point))
 
     # -- indexing ------------------------------------------------------------------------------
 

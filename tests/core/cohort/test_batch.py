@@ -12,7 +12,7 @@ import pytest
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.labels import PatientLabel
 from npc_desktop.core.annotation.store import AnnotationStore
-from npc_desktop.core.cohort.batch import export_patch_dataset, stage_rows
+from npc_desktop.core.cohort.batch import export_patch_dataset, export_reports, stage_rows
 from npc_desktop.core.cohort.database import CohortDatabase
 from npc_desktop.core.cohort.indexer import index_roots
 from npc_desktop.core.cohort.worklist import build_worklist, refresh_row
@@ -88,3 +88,20 @@ def test_patch_dataset_of_the_labelled_rows(annotated, tmp_path: Path) -> None:
     db, store, _ = annotated
     result = export_patch_dataset(_rows(db, store), tmp_path / "dataset", store=AnnotationStore(store.directory))
     assert result.manifest.is_file() and result.patients == 1 and result.patches == 1  # only patient 0 is labelled
+
+
+def test_report_export_writes_pseudonymous_pdfs_and_resumes(annotated, small_engine, tmp_path: Path) -> None:
+    import subprocess
+
+    db, store, _ = annotated
+    rows = _rows(db, store)
+    out = tmp_path / "reports"
+    report = export_reports(rows[:1], small_engine, out, db, store=AnnotationStore(store.directory))
+    (outcome,) = report.outcomes
+    assert outcome.outcome == "done"
+    pdf = out / f"{rows[0].pseudonym}.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert rows[0].pseudonym in text and "PATIENT 0" not in text and "TEST-0000" not in text
+    again = export_reports(rows, small_engine, out, db, store=AnnotationStore(store.directory))
+    assert [o.outcome for o in again.outcomes] == ["skipped", "done", "skipped"]
+    assert again.outcomes[0].message.startswith("already written")

@@ -129,3 +129,21 @@ def test_stage_rows_in_the_background(worklist_window: Any, qtbot: Any, tiny_fac
     assert (report.count("done"), report.count("skipped"), report.count("failed")) == (1, 2, 0)
     assert not ui.panel.cancel.isVisible()
     assert ui.panel.summary.text().startswith("1 of 3 labelled, 1 staged")
+
+
+def test_series_role_corrected_by_hand_from_the_row_menu(worklist_window: Any, cohort_folder) -> None:
+    _, uids = cohort_folder
+    window = worklist_window()
+    ui = window.worklist_ui
+    row = next(r for r in ui.panel.proxy.visible_rows() if r.study_uid == uids[0])
+    menu = ui.role_menu(row)
+    t2_menu = next(a.menu() for a in menu.actions() if a.text().startswith("AX T2"))
+    next(a for a in t2_menu.actions() if a.text() == "other").trigger()
+    fixed = next(r for r in ui.panel.proxy.visible_rows() if r.study_uid == uids[0])
+    assert fixed.t2 is None and any(s.role_by_hand for s in fixed.series)
+    assert ui.panel.proxy.index(ui.panel.proxy.visible_rows().index(fixed), 3).data() == "—"
+    menu = ui.role_menu(fixed)
+    t2_menu = next(a.menu() for a in menu.actions() if a.text().startswith("AX T2"))
+    assert t2_menu.title().endswith("(set by hand)")
+    next(a for a in t2_menu.actions() if a.text() == "As the headers say").trigger()
+    assert next(r for r in ui.panel.proxy.visible_rows() if r.study_uid == uids[0]).t2 is not None

@@ -137,7 +137,8 @@ class WorklistUi(QObject):
 
         def job(progress: Any, cancel: threading.Event) -> Any:
             try:
-                return index_roots(self.db, roots, progress=progress, cancel=cancel)
+                with CohortDatabase(self.db.path) as db:  # a connection of its own on the worker thread
+                    return index_roots(db, roots, progress=progress, cancel=cancel)
             except CohortError as exc:
                 raise JobError(str(exc)) from None
 
@@ -298,8 +299,13 @@ class WorklistUi(QObject):
         rows = self.panel.proxy.visible_rows()
         store = AnnotationStore(self.annotation_dir)
         self._run("Exporting reports", self._engine_job(
-            lambda engine, progress, cancel: export_reports(rows, engine, Path(folder), self.db, store=store,
-                                                            progress=progress, cancel=cancel)), self._on_batch)
+            lambda engine, progress, cancel: self._export_reports(rows, engine, Path(folder), store, progress, cancel)),
+            self._on_batch)
+
+    def _export_reports(self, rows: list[WorklistRow], engine: Any, folder: Path, store: AnnotationStore,
+                        progress: Any, cancel: threading.Event) -> Any:
+        with CohortDatabase(self.db.path) as db:  # a connection of its own on the worker thread
+            return export_reports(rows, engine, folder, db, store=store, progress=progress, cancel=cancel)
 
     def export_dataset(self, folder: Optional[str] = None) -> None:
         """Export the patch dataset of the shown labelled rows into a new or empty folder (asked for when None)."""

@@ -147,3 +147,49 @@ def test_series_role_corrected_by_hand_from_the_row_menu(worklist_window: Any, c
     assert t2_menu.title().endswith("(set by hand)")
     next(a for a in t2_menu.actions() if a.text() == "As the headers say").trigger()
     assert next(r for r in ui.panel.proxy.visible_rows() if r.study_uid == uids[0]).t2 is not None
+
+
+class _WaitingEngine:
+    """Stages nothing: waits until the batch is cancelled (for the Cancel button)."""
+
+    class bundle:  # noqa: N801 - stands in for the engine's bundle
+        sha256 = "0" * 64
+
+    def stage_annotations(self, annotations: Any, volumes: Any, *, cancel: Any = None) -> Any:
+        from npc_desktop.core.progress import OperationCancelled
+
+        while not cancel.wait(0.05):
+            pass
+        raise OperationCancelled("cancelled")
+
+
+def test_cancel_stops_the_batch_and_says_how_to_resume(worklist_window: Any, qtbot: Any) -> None:
+    from npc_desktop.gui.staging.engine_factories import EngineFactories
+
+    engine = _WaitingEngine()
+    window = worklist_window(engine_factories=EngineFactories(demo=lambda: (lambda progress, cancel: engine)))
+    panel = window.worklist_ui.panel
+    qtbot.mouseClick(panel.stage, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(panel.cancel.isVisible, timeout=5000)
+    assert not panel.stage.isEnabled()
+    qtbot.wait(200)
+    qtbot.mouseClick(panel.cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.cancel.isVisible(), timeout=10000)
+    assert panel.stage.isEnabled()
+    assert "cancelled; run it again to resume" in window.statusBar().currentMessage()
+
+
+def test_damaged_database_is_rebuilt_with_a_message(qtbot: Any, qapp: Any, gui_settings: Any, annotation_dir: Path,
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from npc_desktop.gui.main_window import MainWindow
+
+    monkeypatch.setenv("NPC_DESKTOP_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cohort.sqlite").write_bytes(b"not a database " * 200)
+    window = MainWindow(settings=gui_settings, annotation_store=AnnotationStore(annotation_dir), load_models=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.error_box is not None, timeout=5000)
+    assert window.error_box.text() == "Cohort database rebuilt"
+    assert "Annotations are stored separately" in window.error_box.informativeText()
+    assert list((tmp_path / "data").glob("cohort.sqlite.corrupt-*"))

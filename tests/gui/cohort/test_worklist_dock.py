@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.labels import PatientLabel
@@ -193,3 +193,22 @@ def test_damaged_database_is_rebuilt_with_a_message(qtbot: Any, qapp: Any, gui_s
     assert window.error_box.text() == "Cohort database rebuilt"
     assert "Annotations are stored separately" in window.error_box.informativeText()
     assert list((tmp_path / "data").glob("cohort.sqlite.corrupt-*"))
+
+
+def test_export_dataset_of_the_labelled_rows(worklist_window: Any, qtbot: Any, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    window = worklist_window()
+    ui = window.worklist_ui
+    out = tmp_path / "dataset"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    with qtbot.waitSignal(ui.batch_finished, timeout=60000) as finished:
+        qtbot.mouseClick(ui.panel.export_dataset, Qt.MouseButton.LeftButton)
+    result = finished.args[0]
+    assert (result.patients, result.patches) == (1, 1) and result.manifest.is_file()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "exportDoneBox") is not None, timeout=5000)
+    ui.panel.filter.setCurrentIndex(ui.panel.filter.findData("unlabelled"))  # no labelled row shown
+    other = tmp_path / "empty"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(other))
+    qtbot.mouseClick(ui.panel.export_dataset, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.error_box is not None, timeout=10000)
+    assert "no labelled row" in window.error_box.informativeText()

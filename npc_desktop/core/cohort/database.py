@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional, Union
 
+from npc_desktop.core.cohort.roles import ROLES
 from npc_desktop.core.fileio import user_data_dir
 
 __all__ = ["DATABASE_NAME", "SCHEMA_VERSION", "CohortDatabase", "default_database_path"]
@@ -178,8 +179,6 @@ class CohortDatabase:
         ValueError
             If ``role`` is not one of :data:`npc_desktop.core.cohort.roles.ROLES`.
         """
-        from npc_desktop.core.cohort.roles import ROLES
-
         if role is None:
             self.connection.execute("DELETE FROM role_overrides WHERE series_uid = ?", (series_uid,))
             return

@@ -89,14 +89,14 @@ def _row_line(row: Any, real_names: bool) -> str:
     staged = "not staged"
     if row.staged:
         staged = f"staged {row.ensemble_class or '-'} ({row.bundle_hash[:12]}{', stale' if row.stale else ''})"
-    parts = [row.display_name(real_names=real_names), row.study_date or "-", found,
+    parts = [row.display_name(real_names=real_names), (row.study_date or "-") if real_names else "", found,
              f"{row.tumours} tumour(s), {row.nodes} node(s), {row.measurements} measurement(s)",
              f"label {row.label or '-'}", f"TNM {row.tnm_stage or '-'}", staged]
     if row.discordant:
         parts.append(f"DISCORDANT ({row.discordance})")
     if row.reviewer:
         parts.append(f"by {row.reviewer}")
-    line = "  ".join(parts)
+    line = "  ".join(p for p in parts if p)
     return line + "".join(f"\n    problem: {p}" for p in row.problems)
 
 

@@ -20,11 +20,14 @@ from npc_desktop.core.cohort.batch import export_patch_dataset, export_reports, 
 from npc_desktop.core.cohort.database import CohortDatabase
 from npc_desktop.core.cohort.indexer import CohortError, index_roots
 from npc_desktop.core.cohort.roles import ROLES
-from npc_desktop.core.cohort.rows import WorklistRow
+from npc_desktop.core.cohort.rows import WorklistRow, progress_summary
 from npc_desktop.core.cohort.worklist import build_worklist, refresh_row
 from npc_desktop.gui.cohort.worklist_panel import WorklistPanel
 from npc_desktop.gui.window_context import WindowContext
 from npc_desktop.gui.workers import JobError, JobHandle
+
+EDIT_REFRESH_MS = 300
+"""How long after an edit (saved at once) the edited study's row is rebuilt."""
 
 BatchEngine = Callable[[], tuple[Callable[[Any, threading.Event], Any], str]]
 """Returns the current models' engine factory ``factory(progress, cancel) -> engine`` and their name."""
@@ -67,6 +70,16 @@ class WorklistUi(QObject):
         context.actions["next_patient"].triggered.connect(self.next_patient)
         context.actions["previous_patient"].triggered.connect(self.previous_patient)
         session.series_loaded.connect(self._on_series_loaded)
+        # Edits are saved as they happen; the row of the edited study follows shortly after.
+        self._edited: set[str] = set()
+        self._edit_timer = QTimer(self)
+        self._edit_timer.setSingleShot(True)
+        self._edit_timer.setInterval(EDIT_REFRESH_MS)
+        self._edit_timer.timeout.connect(self._refresh_edited)
+        annotations = session.annotations
+        annotations.label_changed.connect(lambda uid, _label: self._study_edited(uid))
+        annotations.rois_changed.connect(self._study_edited)
+        annotations.measurements_changed.connect(self._study_edited)
         for message in self.db.messages:
             QTimer.singleShot(0, lambda m=message: session.error_occurred.emit("Cohort database rebuilt", m))
         self.refresh()
@@ -85,6 +98,23 @@ class WorklistUi(QObject):
         self.panel.summary.setText(worklist.summary() if worklist.rows else "No studies indexed yet: add a folder")
         self.panel.summary.setToolTip("\n".join(worklist.warnings))
         self._select_current()
+        self.rows_changed.emit()
+
+    def _study_edited(self, study_uid: str) -> None:
+        if any(r.study_uid == study_uid for r in self.panel.model.rows):
+            self._edited.add(study_uid)
+            self._edit_timer.start()
+
+    def _refresh_edited(self) -> None:
+        edited, self._edited = sorted(self._edited), set()
+        self.refresh_studies(edited)
+
+    def refresh_studies(self, study_uids: list[str]) -> None:
+        """Update the rows of these studies (after an edit in the window)."""
+        fresh = build_worklist(self.db, annotation_dir=self.annotation_dir, study_uids=study_uids)
+        for row in [r for r in self.panel.model.rows if r.study_uid in study_uids]:
+            self.panel.model.replace_row(row.key, fresh.find(row.key))
+        self.panel.summary.setText(progress_summary(self.panel.model.rows))
         self.rows_changed.emit()
 
     def _select_current(self) -> None:

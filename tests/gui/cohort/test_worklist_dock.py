@@ -212,3 +212,18 @@ def test_export_dataset_of_the_labelled_rows(worklist_window: Any, qtbot: Any, t
     qtbot.mouseClick(ui.panel.export_dataset, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.error_box is not None, timeout=10000)
     assert "no labelled row" in window.error_box.informativeText()
+
+
+def test_row_follows_the_label_given_in_the_window(worklist_window: Any, qtbot: Any, cohort_folder) -> None:
+    from PySide6.QtWidgets import QRadioButton
+
+    _, uids = cohort_folder
+    window = worklist_window()
+    ui = window.worklist_ui
+    with qtbot.waitSignal(ui.row_opened, timeout=30000):
+        ui.open_proxy_row(next(i for i, r in enumerate(ui.panel.proxy.visible_rows()) if r.study_uid == uids[2]))
+    iva = next(b for b in window.label_panel.findChildren(QRadioButton) if b.text() == "IVa")
+    qtbot.mouseClick(iva, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: next(r for r in ui.panel.model.rows if r.study_uid == uids[2]).label == "IVa",
+                    timeout=10000)
+    assert ui.panel.summary.text().startswith("2 of 3 labelled")

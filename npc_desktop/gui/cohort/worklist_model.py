@@ -121,8 +121,13 @@ class WorklistFilter(QSortFilterProxyModel):
 
     def set_filter(self, name: Optional[str]) -> None:
         """Filter by ``name`` (None shows every row)."""
-        self.name = name
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10+: invalidateFilter() is deprecated
+            self.beginFilterChange()
+            self.name = name
+            self.endFilterChange()
+        else:
+            self.name = name
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 - Qt API
         model = self.sourceModel()

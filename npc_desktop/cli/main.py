@@ -168,6 +168,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 SUBCOMMAND_MODULES = (
     "npc_desktop.cli.staging", "npc_desktop.cli.research", "npc_desktop.cli.report", "npc_desktop.cli.tnm",
     "npc_desktop.cli.pacs",
+    "npc_desktop.cli.cohort",
 )
 
 

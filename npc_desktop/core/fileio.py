@@ -8,6 +8,23 @@ import tempfile
 from pathlib import Path
 from typing import Union
 
+DATA_DIR_ENV = "NPC_DESKTOP_DATA_DIR"
+"""Environment variable that moves the user data folder (databases, stores) elsewhere."""
+
+
+def user_data_dir() -> Path:
+    """The folder for the app's own data: ``$NPC_DESKTOP_DATA_DIR`` when set, else the platform's.
+
+    The platform's folder is ``platformdirs.user_data_dir("npc-desktop")`` (for example
+    ``~/.local/share/npc-desktop`` on Linux). The folder is not created here.
+    """
+    override = os.environ.get(DATA_DIR_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("npc-desktop", appauthor=False))
+
 
 def fsync_directory(directory: Union[str, os.PathLike]) -> None:
     """Make a rename in ``directory`` durable (a no-op where folders cannot be opened, e.g. Windows)."""
@@ -76,25 +93,3 @@ def write_bytes_atomically(
     if sync_dir:
         fsync_directory(target.parent)
     return target
-
-
-DATA_DIR_ENV = "NPC_DESKTOP_DATA_DIR"
-"""Environment variable that moves the user data folder (tests, portable installs)."""
-
-
-def user_data_dir() -> Path:
-    """The user's NPC Desktop data folder (not created here).
-
-    ``$NPC_DESKTOP_DATA_DIR`` when set, else platformdirs' ``user_data_dir("npc-desktop")``.
-
-    Returns
-    -------
-    Path
-        The folder.
-    """
-    override = os.environ.get(DATA_DIR_ENV, "").strip()
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("npc-desktop", appauthor=False))

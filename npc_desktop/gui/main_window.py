@@ -37,6 +37,7 @@ from npc_desktop.gui.annotation.patch_preview_panel import PatchPreviewPanel
 from npc_desktop.gui.annotation.roi_kind_selector import RoiKindSelector
 from npc_desktop.gui.annotation.roi_layer import RoiLayer
 from npc_desktop.gui.annotation.roi_list_panel import RoiListPanel
+from npc_desktop.gui.cohort.worklist_ui import WorklistUi
 from npc_desktop.gui.done_message import DoneMessage
 from npc_desktop.gui.network.pacs_ui import PacsUi
 from npc_desktop.gui.pacs_wiring import results_to_send
@@ -132,13 +133,17 @@ class MainWindow(QMainWindow):
         self.staging_ui = StagingUi(context, session, self._show_results)
         self.research_ui = ResearchUi(context, session)
         self.pacs_ui = PacsUi(context, self.open_path, lambda: results_to_send(session), self.show_error)
+        self.worklist_ui = WorklistUi(context, session, self._batch_engine)
+        self.worklist_dock = self._dock("worklistDock", "Worklist", self.worklist_ui.panel,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.worklist_dock.hide()
         self.readouts = StatusReadouts(self.statusBar(), [self.progress], [self.staging_ui.models_label],
                                        self._show_messages)
         self.cursor_label, self.save_label = self.readouts.cursor_label, self.readouts.save_label
         self.loaded_label, self.warnings_button = self.readouts.loaded_label, self.readouts.warnings_button
         self.annotation_ui = AnnotationUi(context, session, self._on_save_state)
         docks = (self.browser_dock, self.messages_dock, self.label_dock, self.roi_dock, self.patch_dock,
-                 self.results_dock, self.tnm_dock)
+                 self.results_dock, self.tnm_dock, self.worklist_dock)
         menus = build_menus(self, self.actions_by_name, [dock.toggleViewAction() for dock in docks])
         self.recent_menu, self.export_menu, self.preset_menu = menus["recent"], menus["export"], menus["presets"]
         self._refresh_recent()
@@ -324,6 +329,13 @@ class MainWindow(QMainWindow):
         """Retry saving every annotation change that could not be written (File > Save Annotations Now)."""
         self.annotation_ui.save_now()
 
+    def _batch_engine(self) -> tuple:
+        """The worklist's batch staging uses the models chosen in the Models menu (the demo by default)."""
+        staging = self.session.staging
+        bundle = staging.status.bundle
+        factory = staging.factories.demo() if bundle is None else staging.factories.bundle(bundle)
+        return factory, bundle or "the untrained demo models (UNTRAINED DEMO - not a prediction)"
+
     def _show_results(self) -> None:
         self.results_dock.show()
         self.results_dock.raise_()
@@ -419,5 +431,7 @@ class MainWindow(QMainWindow):
         self.readouts.stop()
         self.pacs_ui.shutdown()
         self.load_models = False
+        self.worklist_ui.cancel_batch()
         self.session.shutdown()
+        self.worklist_ui.close()
         super().closeEvent(event)

@@ -55,6 +55,7 @@ def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Seq
     view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"]])
     view_menu.addSeparator()
     view_menu.addActions(list(dock_toggles))
+    view_menu.addActions([a["previous_patient"], a["next_patient"]])
     image_menu = bar.addMenu("&Image")
     preset_menu = image_menu.addMenu("Window &Presets")
     preset_menu.addActions([a["preset_header"], a["preset_auto"], a["preset_mr_t1c"], a["preset_mr_t2"]])

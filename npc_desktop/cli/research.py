@@ -279,7 +279,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             basic_cnn_learning_rate=args.basic_cnn_learning_rate or args.learning_rate,
             augmented_copies=args.augmented_copies, seed=args.seed or 0, weights=args.weights,
             validation_fraction=args.validation_fraction, balance_classes=args.balance_classes,
-            augmentation=Augmentation(),
+            vote_weights=args.vote_weights, patient_threshold=args.patient_threshold, augmentation=Augmentation(),
         )
         strategy = None
         if args.distribute == "mirrored":
@@ -301,7 +301,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             for name, metrics in result.evaluation.patch.items():
                 patient = result.evaluation.patient[name]
                 print(f"  {name}: test accuracy {metrics.accuracy:.3f} (patients {patient.accuracy:.3f}), "
-                      f"AUC {metrics.macro_auc:.3f}")
+                      f"ECE {metrics.ece:.3f}, Brier {metrics.brier:.3f}, AUC {metrics.macro_auc:.3f}")
+            votes = result.manifest.calibration["vote_weights"]
+            print(f"  vote weights: {votes['method']} ({votes['reason']})")
         if result.report_files:
             print(f"  report: {result.report_files[0]}")
         return 0
@@ -333,7 +335,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
         for name, metrics in evaluation.patch.items():
             print(f"{name}: accuracy {metrics.accuracy:.3f} (patients {evaluation.patient[name].accuracy:.3f}), "
-                  f"AUC {metrics.macro_auc:.3f}")
+                  f"ECE {metrics.ece:.3f}, Brier {metrics.brier:.3f}, AUC {metrics.macro_auc:.3f}")
         print(f"wrote {files[0]} and {len(files) - 1} more files to {args.output}")
         return 0
 
@@ -375,8 +377,15 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
     train.add_argument("--augmented-copies", type=non_negative_int, default=4, help="cached augmented copies per patch (4)")
     train.add_argument("--weights", choices=("auto", "imagenet", "none"), default="auto",
                        help="ImageNet initialisation: auto uses Keras' cache when it has the file (auto)")
-    train.add_argument("--validation-fraction", type=held_out_share, default=0.0,
-                       help="share of training patients held out for validation curves (0)")
+    train.add_argument("--validation-fraction", type=held_out_share, default=0.2,
+                       help="share of training patients (by patient, stratified by class) held out as validation "
+                       "patients: they never train a member; they calibrate the members and choose the vote (0.2)")
+    train.add_argument("--vote-weights", choices=("auto", "equal", "validation"), default="auto",
+                       help="equal: the paper's plain soft vote; validation: weights fitted on validation log-loss; "
+                       "auto: whichever has the lower cross-validated validation log-loss (auto)")
+    train.add_argument("--patient-threshold", choices=("argmax", "validation"), default="argmax",
+                       help="patient-level decision: argmax, or (two classes) a threshold tuned on validation "
+                       "patients (argmax)")
     train.add_argument("--balance-classes", action="store_true", help="weight the loss by inverse class frequency")
     train.add_argument("--report", metavar="DIR", help="also write the test-set evaluation report to DIR")
     train.add_argument("--cache-dir", help="feature cache folder (default: the user cache)")

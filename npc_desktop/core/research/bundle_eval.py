@@ -13,11 +13,11 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from npc_desktop.core.models.voting import soft_vote
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
-from npc_desktop.core.research.evaluation import Evaluation, MethodResult, evaluate, write_report
+from npc_desktop.core.research.ensemble_fit import REFERENCE_ENSEMBLE, ensemble_methods, voting_members
+from npc_desktop.core.research.evaluation import Evaluation, evaluate, write_report
 from npc_desktop.core.research.patchset import DatasetError, PatchRecord, PatchSet
-from npc_desktop.core.research.predict import compiled_call, grey_inputs, predict_grey
+from npc_desktop.core.research.predict import compiled_call, grey_inputs, logits_model, predict_grey
 
 __all__ = ["evaluate_bundle"]
 
@@ -90,28 +90,27 @@ def evaluate_bundle(
             progress(done, total)
 
     histories = (manifest.provenance.get("training") or {}).get("members") or {}
-    methods: list[MethodResult] = []
-    voters: list[np.ndarray] = []
-    weights: list[float] = []
+    labels: list[str] = []
+    logits: list[np.ndarray] = []
     for entry, model in zip(manifest.members, bundle.models):
         check_cancelled(cancel)
         grey = grey_inputs(images, entry.input_size)
-        probs = predict_grey(compiled_call(model, (*entry.input_size, 3)), grey, cancel=cancel, on_batch=step)
-        history = (histories.get(entry.name) or {}).get("history")
+        logits.append(predict_grey(compiled_call(logits_model(model), (*entry.input_size, 3)), grey, cancel=cancel,
+                                   on_batch=step))
         label = _display(entry.architecture)
-        if any(m.name == label for m in methods):
-            label = f"{label} ({entry.name})"
-        methods.append(MethodResult(label, probs, history))
-        if entry.vote_weight > 0:
-            voters.append(probs)
-            weights.append(entry.vote_weight)
-    if len(manifest.members) > 1:
-        methods.append(MethodResult("Ensemble", soft_vote(np.stack(voters), weights)))
+        labels.append(f"{label} ({entry.name})" if label in labels else label)
+    methods = ensemble_methods(
+        labels, np.stack(logits), manifest.temperatures(), manifest.vote_weights,
+        [(histories.get(e.name) or {}).get("history") for e in manifest.members],
+        voting_members([e.architecture for e in manifest.members]),
+    )
     evaluation = evaluate(
         methods, patch_set.label_indices(records), [r.patient for r in records], patch_set.class_names,
         files=[r.file for r in records], patient_aggregation=_aggregation(manifest),
+        patient_thresholds={"Ensemble": manifest.patient_threshold},
     )
-    lines = list(notes) + [f"Bundle {bundle.describe()}; soft voting over members with vote weight > 0."]
+    lines = list(notes) + [f"Bundle {bundle.describe()}; soft voting over members with vote weight > 0.",
+                           *calibration_notes(manifest)]
     files = write_report(evaluation, report_dir, title=title or f"Evaluation of bundle {manifest.name}",
                          notes=lines, provenance={**(provenance or {}), "bundle_sha256": bundle.sha256})
     return evaluation, files
@@ -120,3 +119,28 @@ def evaluate_bundle(
 def _aggregation(manifest: Any) -> str:
     method = getattr(manifest, "patient_aggregation", "mean")
     return method if method in ("mean", "median", "vote") else "mean"
+
+
+def calibration_notes(manifest: Any) -> list[str]:
+    """Report lines: the vote weighting used and why, the temperatures and the patient threshold."""
+    calibration = manifest.calibration
+    votes = calibration.get("vote_weights") or {}
+    weights = ", ".join(f"{m.name} {m.vote_weight:g}" for m in manifest.members)
+    lines = [f"Vote weights ({votes.get('method', 'recorded')}): {weights}. Why: {votes.get('reason', 'not recorded')}."]
+    temperature = calibration.get("temperature") or {}
+    if temperature.get("method") == "nll":
+        lines.append("Calibrated probabilities: softmax(logits / T) per member, T fitted by NLL on "
+                     f"{temperature.get('fitted_on', 'validation patients')}: "
+                     + ", ".join(f"{m.name} {m.temperature:.3f}" for m in manifest.members) + ".")
+    else:
+        lines.append("Uncalibrated probabilities: the bundle records no temperatures (T = 1).")
+    if calibration.get("migrated_from"):
+        lines.append(f"Manifest schema {calibration['migrated_from']}, read as schema {manifest.schema_version}.")
+    threshold = manifest.patient_threshold
+    if threshold.get("method") == "validation":
+        lines.append(f"Patient threshold: {threshold['class']} when its patient probability is >= "
+                     f"{float(threshold['value']):.3f} (tuned on validation patients); other methods use argmax.")
+    else:
+        lines.append("Patient threshold: argmax (the paper's equation 2).")
+    lines.append(f"'{REFERENCE_ENSEMBLE}' is the paper's plain soft vote of the same members, for comparison.")
+    return lines

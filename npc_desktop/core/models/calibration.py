@@ -5,6 +5,8 @@ A schema-2 manifest holds, besides each member's ``temperature`` (in its member 
 
     calibration
       temperature        {"method": "nll" | "none", "fitted_on": "...validation patches..."}
+      ensemble_temperature {"method": "nll" | "none", "value": 1.3}: the vote's own temperature
+                         (:func:`~.voting.calibrated_vote`); absent means 1
       vote_weights       {"method": "equal" | "validation", "requested": "auto" | "equal" | "validation",
                           "reason": "...", "validation_log_loss": {"equal": 0.21, "validation": 0.18}}
       patient_threshold  {"method": "argmax" | "validation", "class": "IVa", "value": 0.5}
@@ -39,6 +41,7 @@ def uncalibrated(note: str = "") -> dict[str, Any]:
     """The calibration object of a bundle without validation patients: T = 1, recorded weights, argmax."""
     return {
         "temperature": {"method": UNCALIBRATED, "fitted_on": ""},
+        "ensemble_temperature": {"method": UNCALIBRATED, "value": 1.0},
         "vote_weights": {"method": "recorded", "requested": "", "reason": note or "weights as written, not fitted"},
         "patient_threshold": {"method": "argmax", "class": "", "value": None},
         "validation": {},
@@ -70,6 +73,10 @@ def check_calibration(value: Any, class_names: Sequence[str]) -> Optional[str]:
     for key in ("temperature", "vote_weights", "patient_threshold", "validation"):
         if not isinstance(value.get(key), Mapping):
             return f"{key} must be an object"
+    vote = value.get("ensemble_temperature", {"value": 1.0})
+    number = vote.get("value") if isinstance(vote, Mapping) else None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not (math.isfinite(number) and number > 0):
+        return "ensemble_temperature.value must be a positive number"
     threshold = value["patient_threshold"]
     method = threshold.get("method")
     if method not in ("argmax", "validation"):

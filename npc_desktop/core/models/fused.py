@@ -60,6 +60,8 @@ class FusedEnsemble:
         Soft-voting weights per member (equal when None).
     temperatures
         Calibration temperature per member (1: the member's own softmax).
+    ensemble_temperature
+        The soft vote's temperature (:func:`~.voting.calibrated_vote`).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class FusedEnsemble:
         cam_layers: Optional[Sequence[str]] = None,
         vote_weights: Optional[Sequence[float]] = None,
         temperatures: Optional[Sequence[float]] = None,
+        ensemble_temperature: float = 1.0,
     ) -> None:
         import keras
         import tensorflow as tf
@@ -87,6 +90,9 @@ class FusedEnsemble:
         if scales.shape != (len(models),) or not np.all(np.isfinite(scales)) or np.any(scales <= 0):
             raise ValueError(f"temperatures must be {len(models)} positive numbers, got {list(np.ravel(scales))}")
         self.temperatures = scales.astype(np.float32)
+        if not (np.isfinite(ensemble_temperature) and ensemble_temperature > 0):
+            raise ValueError(f"the vote's temperature must be a positive number, got {ensemble_temperature}")
+        self.ensemble_temperature = float(ensemble_temperature)
         self.input_sizes: tuple[tuple[int, int], ...] = tuple(dict.fromkeys(i.input_size for i in infos))
         self.member_size_index = tuple(self.input_sizes.index(i.input_size) for i in infos)
         # Split each member at its CAM layer: the tape then covers only the small part after it,
@@ -108,7 +114,10 @@ class FusedEnsemble:
     def _vote(self, probabilities: Any) -> Any:
         import tensorflow as tf
 
-        return tf.tensordot(tf.constant(self.weights), probabilities, axes=1)
+        vote = tf.tensordot(tf.constant(self.weights), probabilities, axes=1)
+        if self.ensemble_temperature == 1.0:
+            return vote
+        return tf.nn.softmax(tf.math.log(tf.maximum(vote, 1e-30)) / self.ensemble_temperature, axis=-1)
 
     def _calibrated(self, logits: Sequence[Any]) -> Any:
         """``(m, n, k)`` softmax(logits_i / T_i): the graph form of ``voting.calibrated_probabilities``."""

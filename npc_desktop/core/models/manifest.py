@@ -233,6 +233,11 @@ class BundleManifest:
         return tuple(m.temperature for m in self.members)
 
     @property
+    def ensemble_temperature(self) -> float:
+        """The soft vote's temperature (:func:`~.voting.calibrated_vote`; 1.0 when uncalibrated)."""
+        return float((self.calibration.get("ensemble_temperature") or {}).get("value", 1.0))
+
+    @property
     def patient_threshold(self) -> dict[str, Any]:
         """The patient-level decision rule (:func:`~.calibration.patient_decision`)."""
         return dict(self.calibration.get("patient_threshold") or {"method": "argmax"})

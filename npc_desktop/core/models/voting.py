@@ -20,6 +20,7 @@ __all__ = [
     "aggregate_patient",
     "normalised_weights",
     "calibrated_probabilities",
+    "calibrated_vote",
 ]
 
 
@@ -72,6 +73,31 @@ def calibrated_probabilities(
     if t.shape != (z.shape[0],) or not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(f"temperatures must be {z.shape[0]} positive finite numbers, got {list(np.ravel(t))}")
     scaled = z / t.reshape((-1,) + (1,) * (z.ndim - 1))
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    e = np.exp(scaled)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def calibrated_vote(probabilities: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """The soft vote's own temperature scaling: ``softmax(log(p) / T)``, i.e. ``p ** (1/T)`` renormalised.
+
+    Averaging calibrated members gives an underconfident vote (their disagreements pull it towards
+    the middle), so the vote is calibrated once more, by one temperature fitted on validation
+    patients ("pool, then calibrate"). It never changes the vote's class.
+
+    Parameters
+    ----------
+    probabilities
+        ``(n, k)`` or ``(k,)`` soft-vote probabilities.
+    temperature
+        Positive; 1 leaves them as they are.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"the vote's temperature must be a positive number, got {temperature}")
+    if temperature == 1.0:
+        return p
+    scaled = np.log(np.clip(p, 1e-300, None)) / temperature
     scaled -= scaled.max(axis=-1, keepdims=True)
     e = np.exp(scaled)
     return e / e.sum(axis=-1, keepdims=True)

@@ -102,7 +102,7 @@ def evaluate_bundle(
     methods = ensemble_methods(
         labels, np.stack(logits), manifest.temperatures(), manifest.vote_weights,
         [(histories.get(e.name) or {}).get("history") for e in manifest.members],
-        voting_members([e.architecture for e in manifest.members]),
+        voting_members([e.architecture for e in manifest.members]), manifest.ensemble_temperature,
     )
     evaluation = evaluate(
         methods, patch_set.label_indices(records), [r.patient for r in records], patch_set.class_names,
@@ -126,12 +126,14 @@ def calibration_notes(manifest: Any) -> list[str]:
     calibration = manifest.calibration
     votes = calibration.get("vote_weights") or {}
     weights = ", ".join(f"{m.name} {m.vote_weight:g}" for m in manifest.members)
-    lines = [f"Vote weights ({votes.get('method', 'recorded')}): {weights}. Why: {votes.get('reason', 'not recorded')}."]
+    lines = [f"Vote weights ({votes.get('method', 'recorded')}): {weights}. "
+             f"Why: {votes.get('reason', 'not recorded')}."]
     temperature = calibration.get("temperature") or {}
     if temperature.get("method") == "nll":
         lines.append("Calibrated probabilities: softmax(logits / T) per member, T fitted by NLL on "
                      f"{temperature.get('fitted_on', 'validation patients')}: "
-                     + ", ".join(f"{m.name} {m.temperature:.3f}" for m in manifest.members) + ".")
+                     + ", ".join(f"{m.name} {m.temperature:.3f}" for m in manifest.members)
+                     + f"; the weighted vote then softmax(log p / {manifest.ensemble_temperature:.3f}).")
     else:
         lines.append("Uncalibrated probabilities: the bundle records no temperatures (T = 1).")
     if calibration.get("migrated_from"):

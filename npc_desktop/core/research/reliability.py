@@ -24,12 +24,13 @@ def calibration_table(patch: Mapping[str, ClassificationMetrics], patient: Mappi
                       binary: bool) -> list[str]:
     """Markdown rows: accuracy, ECE and Brier per method at patch and patient level."""
     brier = "Brier, mean (p1 - y)^2" if binary else "Brier, mean sum_k (p_k - y_k)^2"
-    lines = [f"| Method | Patch accuracy | Patch ECE | Patch {brier} | Patient accuracy | Patient ECE | Patient Brier |",
+    lines = [f"| Method | Patch accuracy | Patch ECE | Patch {brier} | Patient accuracy | Patient ECE "
+             "| Patient Brier |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, m in patch.items():
         p = patient.get(name)
-        lines.append(f"| {name} | {_f(m.accuracy)} | {_f(m.ece)} | {_f(m.brier)} | "
-                     f"{_f(p.accuracy) if p else 'n/a'} | {_f(p.ece) if p else 'n/a'} | {_f(p.brier) if p else 'n/a'} |")
+        level = f"{_f(p.accuracy)} | {_f(p.ece)} | {_f(p.brier)}" if p else "n/a | n/a | n/a"
+        lines.append(f"| {name} | {_f(m.accuracy)} | {_f(m.ece)} | {_f(m.brier)} | {level} |")
     return lines
 
 

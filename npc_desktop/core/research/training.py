@@ -263,7 +263,7 @@ def _evaluate(results: Sequence[MemberResult], data: _Data, fit: EnsembleFit) ->
     logits = np.stack([np.asarray(r.test_logits) for r in results])
     methods = ensemble_methods(
         [display_name(r.name) for r in results], logits, fit.temperatures, fit.vote_weights,
-        [r.history for r in results],
+        [r.history for r in results], ensemble_temperature=fit.ensemble_temperature,
     )
     return evaluate(methods, data.labels["test"], [r.patient for r in data.test], data.class_names,
                     files=[r.file for r in data.test], patient_thresholds={"Ensemble": fit.patient_threshold})

@@ -39,6 +39,7 @@ from npc_desktop.core.models.results import PatchStaging, PatientStaging, Stagin
 from npc_desktop.core.models.voting import (
     aggregate_patient,
     agreement,
+    calibrated_vote,
     member_votes,
     normalised_weights,
     soft_vote,
@@ -148,7 +149,7 @@ class StagingEngine:
         self.vote_weights = tuple(float(w) for w in normalised_weights(len(manifest.members), manifest.vote_weights))
         self.fused = FusedEnsemble(
             bundle.models, cam_layers=[m.cam_layer for m in manifest.members], vote_weights=self.vote_weights,
-            temperatures=manifest.temperatures(),
+            temperatures=manifest.temperatures(), ensemble_temperature=manifest.ensemble_temperature,
         )
 
     # -- construction -----------------------------------------------------------------------------
@@ -275,7 +276,7 @@ class StagingEngine:
         self, items: Sequence[StagingItem], probs: np.ndarray, cam_classes: np.ndarray,
         coarse: Optional[list[list[np.ndarray]]],
     ) -> list[PatchStaging]:
-        ensemble = soft_vote(probs, self.vote_weights)
+        ensemble = calibrated_vote(soft_vote(probs, self.vote_weights), self.bundle.manifest.ensemble_temperature)
         classes = vote_class(ensemble)
         agree = agreement(probs, classes, self.vote_weights)
         votes = member_votes(probs)
@@ -301,7 +302,7 @@ class StagingEngine:
         return results
 
     def _patient_result(self, probs: np.ndarray) -> PatientStaging:
-        ensemble = soft_vote(probs, self.vote_weights)
+        ensemble = calibrated_vote(soft_vote(probs, self.vote_weights), self.bundle.manifest.ensemble_temperature)
         patient = aggregate_patient(ensemble, self.patient_aggregation)
         per_member = np.stack([aggregate_patient(p, self.patient_aggregation) for p in probs])
         predicted = int(patient_decision(patient, self.class_names, self.bundle.manifest.patient_threshold))

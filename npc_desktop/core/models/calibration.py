@@ -31,6 +31,7 @@ __all__ = [
     "migrate_v1",
     "check_calibration",
     "patient_decision",
+    "describe_calibration",
 ]
 
 UNCALIBRATED = "none"
@@ -122,3 +123,35 @@ def patient_decision(
     positive = list(class_names).index(str(threshold["class"]))
     chosen = p[..., positive] >= float(threshold["value"])
     return np.where(chosen, positive, 1 - positive)
+
+
+def describe_calibration(manifest: Any) -> list[str]:
+    """Report lines: the vote weighting used and why, the temperatures and the patient threshold.
+
+    Parameters
+    ----------
+    manifest
+        A :class:`~.manifest.BundleManifest`.
+    """
+    calibration = manifest.calibration
+    votes = calibration.get("vote_weights") or {}
+    weights = ", ".join(f"{m.name} {m.vote_weight:g}" for m in manifest.members)
+    lines = [f"Vote weights ({votes.get('method', 'recorded')}): {weights}. "
+             f"Why: {votes.get('reason', 'not recorded')}."]
+    temperature = calibration.get("temperature") or {}
+    if temperature.get("method") == "nll":
+        lines.append("Calibrated probabilities: softmax(logits / T) per member, T fitted by NLL on "
+                     f"{temperature.get('fitted_on', 'validation patients')}: "
+                     + ", ".join(f"{m.name} {m.temperature:.3f}" for m in manifest.members)
+                     + f"; the weighted vote then softmax(log p / {manifest.ensemble_temperature:.3f}).")
+    else:
+        lines.append("Uncalibrated probabilities: the bundle records no temperatures (T = 1).")
+    if calibration.get("migrated_from"):
+        lines.append(f"Manifest schema {calibration['migrated_from']}, read as schema {manifest.schema_version}.")
+    threshold = manifest.patient_threshold
+    if threshold.get("method") == "validation":
+        lines.append(f"Patient threshold: {threshold['class']} when its patient probability is >= "
+                     f"{float(threshold['value']):.3f} (tuned on validation patients); other methods use argmax.")
+    else:
+        lines.append("Patient threshold: argmax (the paper's equation 2).")
+    return lines

@@ -13,6 +13,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from npc_desktop.core.models.calibration import describe_calibration
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.research.ensemble_fit import REFERENCE_ENSEMBLE, ensemble_methods, voting_members
 from npc_desktop.core.research.evaluation import Evaluation, evaluate, write_report
@@ -110,7 +111,9 @@ def evaluate_bundle(
         patient_thresholds={"Ensemble": manifest.patient_threshold},
     )
     lines = list(notes) + [f"Bundle {bundle.describe()}; soft voting over members with vote weight > 0.",
-                           *calibration_notes(manifest)]
+                           *describe_calibration(manifest),
+                           f"'{REFERENCE_ENSEMBLE}' is the paper's plain soft vote of the same members, "
+                           "for comparison."]
     files = write_report(evaluation, report_dir, title=title or f"Evaluation of bundle {manifest.name}",
                          notes=lines, provenance={**(provenance or {}), "bundle_sha256": bundle.sha256})
     return evaluation, files
@@ -119,30 +122,3 @@ def evaluate_bundle(
 def _aggregation(manifest: Any) -> str:
     method = getattr(manifest, "patient_aggregation", "mean")
     return method if method in ("mean", "median", "vote") else "mean"
-
-
-def calibration_notes(manifest: Any) -> list[str]:
-    """Report lines: the vote weighting used and why, the temperatures and the patient threshold."""
-    calibration = manifest.calibration
-    votes = calibration.get("vote_weights") or {}
-    weights = ", ".join(f"{m.name} {m.vote_weight:g}" for m in manifest.members)
-    lines = [f"Vote weights ({votes.get('method', 'recorded')}): {weights}. "
-             f"Why: {votes.get('reason', 'not recorded')}."]
-    temperature = calibration.get("temperature") or {}
-    if temperature.get("method") == "nll":
-        lines.append("Calibrated probabilities: softmax(logits / T) per member, T fitted by NLL on "
-                     f"{temperature.get('fitted_on', 'validation patients')}: "
-                     + ", ".join(f"{m.name} {m.temperature:.3f}" for m in manifest.members)
-                     + f"; the weighted vote then softmax(log p / {manifest.ensemble_temperature:.3f}).")
-    else:
-        lines.append("Uncalibrated probabilities: the bundle records no temperatures (T = 1).")
-    if calibration.get("migrated_from"):
-        lines.append(f"Manifest schema {calibration['migrated_from']}, read as schema {manifest.schema_version}.")
-    threshold = manifest.patient_threshold
-    if threshold.get("method") == "validation":
-        lines.append(f"Patient threshold: {threshold['class']} when its patient probability is >= "
-                     f"{float(threshold['value']):.3f} (tuned on validation patients); other methods use argmax.")
-    else:
-        lines.append("Patient threshold: argmax (the paper's equation 2).")
-    lines.append(f"'{REFERENCE_ENSEMBLE}' is the paper's plain soft vote of the same members, for comparison.")
-    return lines

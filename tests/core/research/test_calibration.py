@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.special import softmax
-from sklearn.metrics import brier_score_loss, log_loss as sklearn_log_loss
+from sklearn.metrics import brier_score_loss
+from sklearn.metrics import log_loss as sklearn_log_loss
 
-from npc_desktop.core.models.voting import calibrated_probabilities, soft_vote
+from npc_desktop.core.models.voting import calibrated_probabilities, calibrated_vote, soft_vote
 from npc_desktop.core.research.calibration import (
     choose_vote_weights,
     fit_patient_threshold,
@@ -36,6 +37,17 @@ def test_calibrated_probabilities_is_softmax_of_scaled_logits() -> None:
     np.testing.assert_allclose(calibrated_probabilities(logits), softmax(logits, axis=-1), rtol=1e-12)
     with pytest.raises(ValueError, match="temperatures"):
         calibrated_probabilities(logits, [1.0, 0.0, 1.0])
+
+
+def test_calibrated_vote_sharpens_or_softens_without_changing_the_class() -> None:
+    p = softmax(np.random.default_rng(4).normal(0, 1, size=(20, 3)), axis=1)
+    for t in (0.5, 2.0):
+        expected = p ** (1 / t) / np.sum(p ** (1 / t), axis=1, keepdims=True)
+        np.testing.assert_allclose(calibrated_vote(p, t), expected, rtol=1e-10)
+        np.testing.assert_array_equal(calibrated_vote(p, t).argmax(1), p.argmax(1))
+    np.testing.assert_array_equal(calibrated_vote(p, 1.0), p)
+    with pytest.raises(ValueError, match="temperature"):
+        calibrated_vote(p, -1.0)
 
 
 def test_temperature_scaling_lowers_nll_on_a_miscalibrated_set() -> None:

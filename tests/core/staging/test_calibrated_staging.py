@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from npc_desktop.core.models.voting import calibrated_probabilities, soft_vote
+from npc_desktop.core.models.inputs import batch_inputs
+from npc_desktop.core.models.voting import calibrated_probabilities, calibrated_vote, soft_vote
 from npc_desktop.core.staging.engine import StagingEngine, StagingItem
 from tests.core.models.test_manifest_schema import as_schema_1
 
@@ -20,11 +21,10 @@ def _items(count: int, seed: int = 0) -> list[StagingItem]:
 
 
 def _member_logits(bundle: Any, items: list[StagingItem]) -> np.ndarray:
-    from npc_desktop.core.models.inputs import batch_inputs
     from npc_desktop.core.research.predict import logits_model
 
     images = [item.image for item in items]
-    return np.stack([np.asarray(logits_model(model)(batch_inputs(images, entry.input_size)))
+    return np.stack([np.asarray(logits_model(model)([batch_inputs(images, entry.input_size)]))
                      for entry, model in zip(bundle.manifest.members, bundle.models)])
 
 
@@ -35,6 +35,7 @@ def calibrated_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     calibration = {
         "temperature": {"method": "nll", "fitted_on": "test"},
+        "ensemble_temperature": {"method": "nll", "value": 2.0},
         "vote_weights": {"method": "validation", "requested": "validation", "reason": "test"},
         "patient_threshold": {"method": "validation", "class": "IVa", "value": 0.2},
         "validation": {"patients": ["A", "B"]},
@@ -52,8 +53,10 @@ def test_engine_stages_calibrated_probabilities(calibrated_bundle: Path) -> None
     expected = calibrated_probabilities(_member_logits(engine.bundle, items), [0.25, 4.0])
     member = np.stack([p.member_probabilities for p in result.patches], axis=1)
     np.testing.assert_allclose(member, expected, atol=2e-5)
-    np.testing.assert_allclose(np.stack([p.probabilities for p in result.patches]),
-                               soft_vote(expected, [0.7, 0.3]), atol=2e-5)
+    vote = calibrated_vote(soft_vote(expected, [0.7, 0.3]), 2.0)
+    np.testing.assert_allclose(np.stack([p.probabilities for p in result.patches]), vote, atol=2e-5)
+    fused = engine.fused([batch_inputs([i.image for i in items], size) for size in engine.fused.input_sizes], cam=False)
+    np.testing.assert_allclose(fused.probabilities, vote, atol=2e-5)
     # the patient decision follows the recorded threshold on IVa, and the headline shows that class's probability
     iva = result.patient.probabilities[1]
     assert result.patient.predicted == ("IVa" if iva >= 0.2 else "III")

@@ -195,6 +195,24 @@ def _dataset_and_split(args: argparse.Namespace) -> tuple[Any, Any]:
     return patch_set, split
 
 
+def _validation_patients(args: argparse.Namespace, patch_set: Any, split: Any) -> tuple[str, ...]:
+    """The training patients in ``--validation-folds`` (empty without the option)."""
+    if not args.validation_folds:
+        return ()
+    if not args.fold_column:
+        raise _usage("--validation-folds needs --fold-column")
+    wanted = set(_folds(args.validation_folds) or [])
+    overlap = sorted(wanted & set(_folds(args.test_folds) or []))
+    if overlap:
+        raise _usage(f"--validation-folds: fold {overlap[0]!r} is also a test fold")
+    folds = {r.patient: r.fields.get(args.fold_column) for r in patch_set.records}
+    chosen = tuple(sorted(p for p in split.train if folds.get(p) in wanted))
+    if not chosen:
+        raise _usage(f"--validation-folds: no training patient is in fold(s) {', '.join(sorted(wanted))} "
+                     f"of column {args.fold_column!r}")
+    return chosen
+
+
 def _split_of_bundle(args: argparse.Namespace) -> None:
     """Default the split options to the ones the bundle was trained with (from its provenance)."""
     from npc_desktop.core.models.manifest import read_manifest
@@ -272,6 +290,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         from npc_desktop.core.research.training import TrainingConfig, train_bundle
 
         patch_set, split = _dataset_and_split(args)
+        validation_patients = _validation_patients(args, patch_set, split)
         config = TrainingConfig(
             members=members, input_sizes=input_sizes, epochs=args.epochs,
             basic_cnn_epochs=args.basic_cnn_epochs or args.epochs, fine_tune_epochs=args.fine_tune_epochs,
@@ -280,6 +299,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             augmented_copies=args.augmented_copies, seed=args.seed or 0, weights=args.weights,
             validation_fraction=args.validation_fraction, balance_classes=args.balance_classes,
             vote_weights=args.vote_weights, patient_threshold=args.patient_threshold, augmentation=Augmentation(),
+            validation_patients=validation_patients,
         )
         strategy = None
         if args.distribute == "mirrored":
@@ -380,6 +400,9 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
     train.add_argument("--validation-fraction", type=held_out_share, default=0.2,
                        help="share of training patients (by patient, stratified by class) held out as validation "
                        "patients: they never train a member; they calibrate the members and choose the vote (0.2)")
+    train.add_argument("--validation-folds", metavar="FOLDS",
+                       help="comma-separated fold values (of --fold-column) whose training patients are the "
+                       "validation patients, instead of --validation-fraction")
     train.add_argument("--vote-weights", choices=("auto", "equal", "validation"), default="auto",
                        help="equal: the paper's plain soft vote; validation: weights fitted on validation log-loss; "
                        "auto: whichever has the lower cross-validated validation log-loss (auto)")

@@ -56,6 +56,9 @@ class TrainingConfig:
         temperatures, the vote weights and the patient threshold.
     balance_classes
         Weight the loss by inverse class frequency.
+    validation_patients
+        Named validation patients (say, those of validation folds); when given, they replace the
+        ``validation_fraction`` hold-out. Each must be a training patient of the split.
     vote_weights
         ``"auto"`` (equal or validation, whichever has the lower cross-validated validation
         log-loss), ``"equal"`` (the paper's eq. 1) or ``"validation"`` (fitted on validation log-loss).
@@ -84,6 +87,7 @@ class TrainingConfig:
     balance_classes: bool = False
     vote_weights: str = "auto"
     patient_threshold: str = "argmax"
+    validation_patients: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -112,7 +116,8 @@ class TrainingConfig:
             raise TrainingError(f"vote weights must be 'auto', 'equal' or 'validation', got {self.vote_weights!r}")
         if self.patient_threshold not in ("argmax", "validation"):
             raise TrainingError(f"the patient threshold must be 'argmax' or 'validation', got {self.patient_threshold!r}")
-        if self.validation_fraction == 0 and "validation" in (self.vote_weights, self.patient_threshold):
+        object.__setattr__(self, "validation_patients", tuple(sorted(set(self.validation_patients))))
+        if self.validation_fraction == 0 and not self.validation_patients and "validation" in (self.vote_weights, self.patient_threshold):
             raise TrainingError("validation vote weights or patient threshold need validation patients: "
                                 "set a validation fraction above 0")
         for arch in self.input_sizes:
@@ -141,4 +146,5 @@ class TrainingConfig:
             "seed": self.seed, "weights": self.weights, "dense_units": self.dense_units, "dropout": self.dropout,
             "validation_fraction": self.validation_fraction, "balance_classes": self.balance_classes,
             "vote_weights": self.vote_weights, "patient_threshold": self.patient_threshold,
+            "validation_patients": list(self.validation_patients),
         }

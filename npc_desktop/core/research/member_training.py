@@ -231,7 +231,13 @@ def _prepare_data(
     train = patch_set.subset(split.train)
     test = patch_set.subset(split.test)
     val: tuple[PatchRecord, ...] = ()
-    if config.validation_fraction > 0:
+    if config.validation_patients:
+        outside = sorted(set(config.validation_patients) - set(split.train))
+        if outside:
+            raise TrainingError(f"validation patient {outside[0]} is not a training patient of the split")
+        val = patch_set.subset(config.validation_patients)
+        train = patch_set.subset(sorted(set(split.train) - set(config.validation_patients)))
+    elif config.validation_fraction > 0:
         train_patients = set(split.train)
         labels = {p: label for p, label in patch_set.patients().items() if p in train_patients}
         if labels:

@@ -254,6 +254,8 @@ def _remove_work(work: Path, members: Sequence[str]) -> None:
 def _validation_record(config: TrainingConfig, data: _Data) -> dict[str, Any]:
     if not data.val:
         return {}
+    if config.validation_patients:
+        return {"method": "patients", "patients": sorted({r.patient for r in data.val}), "patches": len(data.val)}
     return {"method": "fraction", "fraction": config.validation_fraction, "seed": config.seed + 1,
             "stratified_by": "class", "patients": sorted({r.patient for r in data.val}), "patches": len(data.val)}
 

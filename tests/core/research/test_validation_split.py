@@ -49,3 +49,33 @@ def test_validation_options_need_validation_patients() -> None:
     with pytest.raises(TrainingError, match="patient threshold"):
         TrainingConfig(patient_threshold="median")
     assert TrainingConfig().validation_fraction == 0.2 and TrainingConfig().vote_weights == "auto"
+
+
+def test_named_validation_patients_replace_the_fraction(tmp_path: Path) -> None:
+    from npc_desktop.core.models.bundle import load_bundle
+
+    patch_set = load_patch_set(write_patch_set(tmp_path / "data", patients_per_class=4, patches_per_patient=2, seed=5))
+    split = patch_set.split_by_fraction(seed=0)
+    chosen = (split.train[0], split.train[-1])
+    config = TrainingConfig(members=("basic_cnn",), input_sizes={"basic_cnn": 32}, basic_cnn_epochs=1,
+                            augmented_copies=0, validation_patients=chosen)
+    result = train_bundle(patch_set, split, tmp_path / "bundle", config=config, cache_dir=tmp_path / "cache")
+    validation = load_bundle(result.bundle).manifest.calibration["validation"]
+    assert validation["method"] == "patients" and validation["patients"] == sorted(chosen)
+    outside = TrainingConfig(members=("basic_cnn",), input_sizes={"basic_cnn": 32}, validation_patients=(split.test[0],))
+    with pytest.raises(TrainingError, match=f"validation patient {split.test[0]} is not a training patient"):
+        train_bundle(patch_set, split, tmp_path / "other", config=outside, cache_dir=tmp_path / "cache")
+
+
+def test_validation_folds_on_the_command_line_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from npc_desktop.cli.main import main
+
+    data = write_patch_set(tmp_path / "data", patients_per_class=3, patches_per_patient=1)
+    base = ["train", str(data), "-o", str(tmp_path / "b"), "--members", "basic_cnn", "--input-size", "32"]
+    assert main([*base, "--validation-folds", "2"]) == 2
+    assert "--validation-folds needs --fold-column" in capsys.readouterr().err
+    assert main([*base, "--fold-column", "fold", "--test-folds", "1", "--validation-folds", "1"]) == 2
+    assert "fold '1' is also a test fold" in capsys.readouterr().err
+    assert main([*base, "--fold-column", "fold", "--test-folds", "1", "--validation-folds", "7"]) == 2
+    assert "no training patient is in fold(s) 7" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

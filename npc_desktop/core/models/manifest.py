@@ -46,6 +46,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from npc_desktop.core.models.calibration import check_calibration, migrate_v1, uncalibrated
 from npc_desktop.core.models.errors import BundleIntegrityError, ManifestError
+from npc_desktop.core.models.provenance import default_provenance, software_versions  # noqa: F401 (their old home)
 from npc_desktop.core.models.specs import PREPROCESS_MODES, get_spec, normalise_input_size
 
 __all__ = [
@@ -414,30 +415,6 @@ def verify_files(
             )
         if on_file is not None:
             on_file(index + 1, total)
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of Python, NumPy, TensorFlow and Keras (if imported) and NPC Desktop, for provenance."""
-    import platform
-    import sys
-
-    import numpy
-
-    from npc_desktop import __version__
-
-    versions = {"npc_desktop": __version__, "python": platform.python_version(), "numpy": numpy.__version__}
-    for module in ("tensorflow", "keras"):
-        if module in sys.modules:
-            versions[module] = str(getattr(sys.modules[module], "__version__", "?"))
-    return versions
-
-
-def default_provenance(extra: Optional[Mapping[str, Any]], created: str) -> dict[str, Any]:
-    """Provenance with every required key present: ``extra`` over empty defaults plus software and date."""
-    provenance: dict[str, Any] = {"training_data": {}, "split": {}, "metrics": {}, "date": created}
-    provenance.update(dict(extra or {}))
-    provenance["software"] = {**software_versions(), **dict(provenance.get("software") or {})}
-    return provenance
 
 
 def check_member_names(names: Sequence[str]) -> None:

@@ -37,7 +37,7 @@ import numpy as np
 from npc_desktop.core.models.specs import get_spec
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.research.config import TrainingConfig, TrainingError, display_name
-from npc_desktop.core.research.ensemble_fit import EnsembleFit, ensemble_methods, fit_ensemble
+from npc_desktop.core.research.ensemble_fit import EnsembleFit, ensemble_methods, fit_ensemble, voting_members
 from npc_desktop.core.research.evaluation import Evaluation, evaluate, write_report
 from npc_desktop.core.research.features import default_cache_dir
 from npc_desktop.core.research.fitting import Tracker
@@ -265,7 +265,8 @@ def _evaluate(results: Sequence[MemberResult], data: _Data, fit: EnsembleFit) ->
     logits = np.stack([np.asarray(r.test_logits) for r in results])
     methods = ensemble_methods(
         [display_name(r.name) for r in results], logits, fit.temperatures, fit.vote_weights,
-        [r.history for r in results], ensemble_temperature=fit.ensemble_temperature,
+        [r.history for r in results], voting_members([r.name for r in results]),
+        ensemble_temperature=fit.ensemble_temperature,
     )
     return evaluate(methods, data.labels["test"], [r.patient for r in data.test], data.class_names,
                     files=[r.file for r in data.test], patient_thresholds={"Ensemble": fit.patient_threshold})

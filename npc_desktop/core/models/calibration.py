@@ -27,11 +27,11 @@ import numpy as np
 
 __all__ = [
     "UNCALIBRATED",
-    "uncalibrated",
-    "migrate_v1",
     "check_calibration",
-    "patient_decision",
     "describe_calibration",
+    "migrate_v1",
+    "patient_decision",
+    "uncalibrated",
 ]
 
 UNCALIBRATED = "none"
@@ -136,8 +136,8 @@ def describe_calibration(manifest: Any) -> list[str]:
     calibration = manifest.calibration
     votes = calibration.get("vote_weights") or {}
     weights = ", ".join(f"{m.name} {m.vote_weight:g}" for m in manifest.members)
-    lines = [f"Vote weights ({votes.get('method', 'recorded')}): {weights}. "
-             f"Why: {votes.get('reason', 'not recorded')}."]
+    lines = [(f"Vote weights ({votes.get('method', 'recorded')}): {weights}. "
+              f"Why: {votes.get('reason', 'not recorded')}.")]
     temperature = calibration.get("temperature") or {}
     if temperature.get("method") == "nll":
         lines.append("Calibrated probabilities: softmax(logits / T) per member, T fitted by NLL on "

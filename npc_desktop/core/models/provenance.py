@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-__all__ = ["software_versions", "default_provenance"]
+__all__ = ["default_provenance", "software_versions"]
 
 
 def software_versions() -> dict[str, str]:

@@ -26,14 +26,14 @@ import numpy as np
 from npc_desktop.core.models.voting import calibrated_probabilities, soft_vote
 
 __all__ = [
-    "log_loss",
-    "fit_temperature",
-    "fit_vote_weights",
+    "TEMPERATURE_BOUNDS",
+    "VOTE_WEIGHT_METHODS",
     "VoteChoice",
     "choose_vote_weights",
     "fit_patient_threshold",
-    "TEMPERATURE_BOUNDS",
-    "VOTE_WEIGHT_METHODS",
+    "fit_temperature",
+    "fit_vote_weights",
+    "log_loss",
 ]
 
 TEMPERATURE_BOUNDS = (0.05, 50.0)

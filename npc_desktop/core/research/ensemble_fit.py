@@ -20,7 +20,7 @@ from npc_desktop.core.research.calibration import choose_vote_weights, fit_patie
 from npc_desktop.core.research.evaluation import MethodResult
 from npc_desktop.core.research.metrics import aggregate_by_patient
 
-__all__ = ["EnsembleFit", "fit_ensemble", "voting_members", "ensemble_methods", "REFERENCE_ENSEMBLE"]
+__all__ = ["REFERENCE_ENSEMBLE", "EnsembleFit", "ensemble_methods", "fit_ensemble", "voting_members"]
 
 REFERENCE_ENSEMBLE = "Ensemble (equal, T = 1)"
 """The paper's plain soft vote of uncalibrated members, reported beside the bundle's ensemble."""
@@ -123,9 +123,9 @@ def fit_ensemble(
         + ", ".join(f"{get_spec(n).display_name} {t:.3f}" for n, t in zip(names, temperatures)) + ".",
         "Vote weights: " + choice.reason + "; weights " + ", ".join(
             f"{get_spec(names[m]).display_name} {weights[m]:.3f}" for m in voters) + ".",
-        f"Ensemble calibration: the weighted vote of calibrated members is calibrated once more, "
-        f"softmax(log p / T) with T = {vote_temperature:.3f} fitted by NLL on the same validation patches "
-        "(averaging calibrated members alone leaves the vote underconfident).",
+        (f"Ensemble calibration: the weighted vote of calibrated members is calibrated once more, "
+         f"softmax(log p / T) with T = {vote_temperature:.3f} fitted by NLL on the same validation patches "
+         "(averaging calibrated members alone leaves the vote underconfident)."),
     ]
     if patient_threshold == "validation":
         if len(class_names) != 2:

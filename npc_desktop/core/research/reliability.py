@@ -24,8 +24,8 @@ def calibration_table(patch: Mapping[str, ClassificationMetrics], patient: Mappi
                       binary: bool) -> list[str]:
     """Markdown rows: accuracy, ECE and Brier per method at patch and patient level."""
     brier = "Brier, mean (p1 - y)^2" if binary else "Brier, mean sum_k (p_k - y_k)^2"
-    lines = [f"| Method | Patch accuracy | Patch ECE | Patch {brier} | Patient accuracy | Patient ECE "
-             "| Patient Brier |",
+    lines = [(f"| Method | Patch accuracy | Patch ECE | Patch {brier} | Patient accuracy | Patient ECE "
+              "| Patient Brier |"),
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, m in patch.items():
         p = patient.get(name)

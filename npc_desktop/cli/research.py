@@ -195,6 +195,24 @@ def _dataset_and_split(args: argparse.Namespace) -> tuple[Any, Any]:
     return patch_set, split
 
 
+def _validation_patients(args: argparse.Namespace, patch_set: Any, split: Any) -> tuple[str, ...]:
+    """The training patients in ``--validation-folds`` (empty without the option)."""
+    if not args.validation_folds:
+        return ()
+    if not args.fold_column:
+        raise _usage("--validation-folds needs --fold-column")
+    wanted = set(_folds(args.validation_folds) or [])
+    overlap = sorted(wanted & set(_folds(args.test_folds) or []))
+    if overlap:
+        raise _usage(f"--validation-folds: fold {overlap[0]!r} is also a test fold")
+    folds = {r.patient: r.fields.get(args.fold_column) for r in patch_set.records}
+    chosen = tuple(sorted(p for p in split.train if folds.get(p) in wanted))
+    if not chosen:
+        raise _usage(f"--validation-folds: no training patient is in fold(s) {', '.join(sorted(wanted))} "
+                     f"of column {args.fold_column!r}")
+    return chosen
+
+
 def _split_of_bundle(args: argparse.Namespace) -> None:
     """Default the split options to the ones the bundle was trained with (from its provenance)."""
     from npc_desktop.core.models.manifest import read_manifest
@@ -272,6 +290,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         from npc_desktop.core.research.training import TrainingConfig, train_bundle
 
         patch_set, split = _dataset_and_split(args)
+        validation_patients = _validation_patients(args, patch_set, split)
         config = TrainingConfig(
             members=members, input_sizes=input_sizes, epochs=args.epochs,
             basic_cnn_epochs=args.basic_cnn_epochs or args.epochs, fine_tune_epochs=args.fine_tune_epochs,
@@ -279,7 +298,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             basic_cnn_learning_rate=args.basic_cnn_learning_rate or args.learning_rate,
             augmented_copies=args.augmented_copies, seed=args.seed or 0, weights=args.weights,
             validation_fraction=args.validation_fraction, balance_classes=args.balance_classes,
-            augmentation=Augmentation(),
+            vote_weights=args.vote_weights, patient_threshold=args.patient_threshold, augmentation=Augmentation(),
+            validation_patients=validation_patients,
         )
         strategy = None
         if args.distribute == "mirrored":
@@ -301,7 +321,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             for name, metrics in result.evaluation.patch.items():
                 patient = result.evaluation.patient[name]
                 print(f"  {name}: test accuracy {metrics.accuracy:.3f} (patients {patient.accuracy:.3f}), "
-                      f"AUC {metrics.macro_auc:.3f}")
+                      f"ECE {metrics.ece:.3f}, Brier {metrics.brier:.3f}, AUC {metrics.macro_auc:.3f}")
+            votes = result.manifest.calibration["vote_weights"]
+            print(f"  vote weights: {votes['method']} ({votes['reason']})")
         if result.report_files:
             print(f"  report: {result.report_files[0]}")
         return 0
@@ -333,7 +355,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
         for name, metrics in evaluation.patch.items():
             print(f"{name}: accuracy {metrics.accuracy:.3f} (patients {evaluation.patient[name].accuracy:.3f}), "
-                  f"AUC {metrics.macro_auc:.3f}")
+                  f"ECE {metrics.ece:.3f}, Brier {metrics.brier:.3f}, AUC {metrics.macro_auc:.3f}")
         print(f"wrote {files[0]} and {len(files) - 1} more files to {args.output}")
         return 0
 
@@ -375,8 +397,18 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
     train.add_argument("--augmented-copies", type=non_negative_int, default=4, help="cached augmented copies per patch (4)")
     train.add_argument("--weights", choices=("auto", "imagenet", "none"), default="auto",
                        help="ImageNet initialisation: auto uses Keras' cache when it has the file (auto)")
-    train.add_argument("--validation-fraction", type=held_out_share, default=0.0,
-                       help="share of training patients held out for validation curves (0)")
+    train.add_argument("--validation-fraction", type=held_out_share, default=0.2,
+                       help="share of training patients (by patient, stratified by class) held out as validation "
+                       "patients: they never train a member; they calibrate the members and choose the vote (0.2)")
+    train.add_argument("--validation-folds", metavar="FOLDS",
+                       help="comma-separated fold values (of --fold-column) whose training patients are the "
+                       "validation patients, instead of --validation-fraction")
+    train.add_argument("--vote-weights", choices=("auto", "equal", "validation"), default="auto",
+                       help="equal: the paper's plain soft vote; validation: weights fitted on validation log-loss; "
+                       "auto: whichever has the lower cross-validated validation log-loss (auto)")
+    train.add_argument("--patient-threshold", choices=("argmax", "validation"), default="argmax",
+                       help="patient-level decision: argmax, or (two classes) a threshold tuned on validation "
+                       "patients (argmax)")
     train.add_argument("--balance-classes", action="store_true", help="weight the loss by inverse class frequency")
     train.add_argument("--report", metavar="DIR", help="also write the test-set evaluation report to DIR")
     train.add_argument("--cache-dir", help="feature cache folder (default: the user cache)")

@@ -156,6 +156,9 @@ def _info_lines(manifest: Any, path: str) -> list[str]:
             f"  member {m.name}: {m.architecture} {m.input_size[0]}x{m.input_size[1]}, preprocess {m.preprocess}, "
             f"CAM {m.cam_layer}, weight {m.vote_weight:g}, {m.weights_file} {m.size_bytes} bytes sha256 {m.sha256[:16]}"
         )
+    from npc_desktop.core.models.calibration import describe_calibration
+
+    lines += [f"  {line}" for line in describe_calibration(manifest)]
     prov = manifest.provenance
     lines.append(f"  provenance: date {prov.get('date', '-')}; software "
                  + ", ".join(f"{k} {v}" for k, v in sorted((prov.get("software") or {}).items())))

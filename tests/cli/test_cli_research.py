@@ -114,7 +114,8 @@ def test_train_and_evaluate_a_class_folder_set(tmp_path: Path, capsys: pytest.Ca
     bundle = tmp_path / "bundle"
     argv = ["train", str(data), "-o", str(bundle), "--members", "basic_cnn,densenet121", "--input-size", "32",
             "--epochs", "3", "--augmented-copies", "1", "--fold-column", "fold", "--test-folds", "1",
-            "--cache-dir", str(tmp_path / "cache"), "--report", str(tmp_path / "report"), "--learning-rate", "1e-3"]
+            "--cache-dir", str(tmp_path / "cache"), "--report", str(tmp_path / "report"), "--learning-rate", "1e-3",
+            "--vote-weights", "equal", "--patient-threshold", "validation"]
     assert main(argv) == 0
     out = capsys.readouterr()
     assert f"wrote bundle {bundle}" in out.out and "Ensemble: test accuracy" in out.out
@@ -122,12 +123,19 @@ def test_train_and_evaluate_a_class_folder_set(tmp_path: Path, capsys: pytest.Ca
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["class_names"] == ["III", "IVa"]
     assert manifest["provenance"]["split"]["fold_column"] == "fold"
+    calibration = manifest["calibration"]
+    assert calibration["vote_weights"]["method"] == "equal" and calibration["vote_weights"]["reason"]
+    assert calibration["patient_threshold"]["method"] == "validation" and calibration["validation"]["patients"]
+    assert "vote weights: equal" in out.out
     assert (tmp_path / "report" / "report.md").is_file()
 
     assert main(["evaluate", str(bundle), str(data), "-o", str(tmp_path / "eval"),
                  "--fold-column", "fold", "--test-folds", "1"]) == 0
     assert "Ensemble: accuracy" in capsys.readouterr().out
-    assert (tmp_path / "eval" / "roc_patch.png").is_file()
+    assert (tmp_path / "eval" / "roc_patch.png").is_file() and (tmp_path / "eval" / "reliability.png").is_file()
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert {"accuracy", "ece", "brier"} <= set(metrics["patient_level"]["Ensemble"])
+    assert "Patient threshold: IVa when" in (tmp_path / "eval" / "report.md").read_text()
     assert main(["evaluate", str(bundle), str(data), "-o", str(tmp_path / "eval2"), "--all"]) == 0
     assert main(["evaluate", str(bundle), str(data), "-o", str(tmp_path / "eval3")]) == 0  # the bundle's split
     capsys.readouterr()
@@ -149,5 +157,8 @@ def test_train_and_evaluate_a_class_folder_set(tmp_path: Path, capsys: pytest.Ca
     assert "differ from the data's ['a', 'b']" in capsys.readouterr().err
     assert main(["train", str(data), "-o", str(bundle), "--members", "basic_cnn"]) == 2
     assert "exists" in capsys.readouterr().err
+    assert main(["train", str(data), "-o", str(tmp_path / "b0"), "--members", "basic_cnn", "--validation-fraction", "0",
+                 "--vote-weights", "validation"]) == 2
+    assert "need validation patients" in capsys.readouterr().err
     assert main(["train", str(data), "-o", str(tmp_path / "b2"), "--members", "inception_v3", "--input-size", "16"]) == 2
     assert "inception" in capsys.readouterr().err.lower()

@@ -39,6 +39,7 @@ def test_bundle_info_and_verify(cli_bundle: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "bundle tiny-test 0.1" in out and "member densenet121: densenet121 32x32, preprocess torch" in out
     assert "training_data" in out
+    assert "Uncalibrated probabilities" in out and "Patient threshold: argmax" in out
     assert main(["bundle", "verify", str(cli_bundle)]) == 0
     assert "OK - 2 member(s), every SHA-256 matches" in capsys.readouterr().out
 

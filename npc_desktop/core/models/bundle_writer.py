@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
+from npc_desktop.core.models.calibration import uncalibrated
 from npc_desktop.core.models.errors import BundleError
 from npc_desktop.core.models.manifest import (
     MANIFEST_NAME,
@@ -65,6 +66,8 @@ def write_bundle(
     vote_weights: Optional[Sequence[float]] = None,
     member_metrics: Optional[Mapping[str, Mapping[str, Any]]] = None,
     patient_aggregation: str = "mean",
+    temperatures: Optional[Sequence[float]] = None,
+    calibration: Optional[Mapping[str, Any]] = None,
     overwrite: bool = False,
     protected: Sequence[Union[str, Path]] = (),
 ) -> BundleManifest:
@@ -93,6 +96,10 @@ def write_bundle(
         Per-member evaluation figures by member name.
     patient_aggregation
         ``"mean"`` (default), ``"median"`` or ``"vote"``.
+    temperatures
+        Calibration temperature per member (default all 1: plain softmax).
+    calibration
+        The manifest's ``calibration`` object (:mod:`.calibration`); uncalibrated by default.
     overwrite
         Replace an existing folder, if it is empty or holds an earlier bundle and nothing else
         (see :func:`check_replaceable`).
@@ -127,6 +134,10 @@ def write_bundle(
     if len(weights) != len(items) or any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ValueError(f"vote_weights must be one non-negative weight per member, not all 0: {weights}")
     entries, classes = _entries_from_models([m for _, m in items], names, weights, member_metrics or {})
+    scales = [float(t) for t in temperatures] if temperatures is not None else [1.0] * len(items)
+    if len(scales) != len(items) or not all(t > 0 for t in scales):
+        raise ValueError(f"temperatures must be one positive number per member: {scales}")
+    entries = [replace(entry, temperature=t) for entry, t in zip(entries, scales)]
     created = utc_timestamp()
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
@@ -141,6 +152,7 @@ def write_bundle(
             patch=dict(patch) if patch is not None else None,
             voting={"method": "soft", "patient_aggregation": patient_aggregation},
             provenance=default_provenance(provenance, created),
+            calibration=dict(calibration) if calibration is not None else uncalibrated(),
         )
         BundleManifest.from_dict(manifest.to_dict())  # what we write must read back
         import json

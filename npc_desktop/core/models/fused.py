@@ -3,7 +3,9 @@
 :class:`FusedEnsemble` wraps the members in one ``tf.function`` with a fixed input signature (one
 ``(None, rows, cols, 3)`` float32 tensor per distinct input size, shared by the members of that
 size, plus a ``(None,)`` int32 tensor of Grad-CAM target classes, -1 meaning "the ensemble's
-class"), batched over patches. One call runs every member's forward pass, the weighted soft vote,
+class"), batched over patches. One call runs every member's forward pass up to its logits, the
+calibrated member probabilities ``softmax(logits / T)`` (exactly
+:func:`~npc_desktop.core.models.voting.calibrated_probabilities`, tested for equality), the weighted soft vote,
 the gradient of each member's class score (pre-softmax "logits") with respect to its Grad-CAM layer
 and the coarse maps ``relu(sum_k mean(dS/dA_k) A_k)``. The graph is traced once; XLA is off
 (``jit_compile=False``: slower on CPU here). Upsampling and normalisation of the coarse maps
@@ -30,7 +32,7 @@ class FusedOutput:
     Attributes
     ----------
     member_probabilities
-        ``(m, n, k)`` float32: each member's softmax output.
+        ``(m, n, k)`` float32: each member's calibrated probabilities, ``softmax(logits / T)``.
     probabilities
         ``(n, k)`` float32: the weighted soft vote computed in the graph.
     cam_classes
@@ -56,6 +58,10 @@ class FusedEnsemble:
         Grad-CAM layer per member; read from the models when None.
     vote_weights
         Soft-voting weights per member (equal when None).
+    temperatures
+        Calibration temperature per member (1: the member's own softmax).
+    ensemble_temperature
+        The soft vote's temperature (:func:`~.voting.calibrated_vote`).
     """
 
     def __init__(
@@ -64,6 +70,8 @@ class FusedEnsemble:
         *,
         cam_layers: Optional[Sequence[str]] = None,
         vote_weights: Optional[Sequence[float]] = None,
+        temperatures: Optional[Sequence[float]] = None,
+        ensemble_temperature: float = 1.0,
     ) -> None:
         import keras
         import tensorflow as tf
@@ -78,15 +86,22 @@ class FusedEnsemble:
         self.member_names = tuple(m.name for m in models)
         self.class_names = infos[0].class_names
         self.weights = normalised_weights(len(models), vote_weights).astype(np.float32)
+        scales = np.ones(len(models)) if temperatures is None else np.asarray(temperatures, dtype=np.float64)
+        if scales.shape != (len(models),) or not np.all(np.isfinite(scales)) or np.any(scales <= 0):
+            raise ValueError(f"temperatures must be {len(models)} positive numbers, got {list(np.ravel(scales))}")
+        self.temperatures = scales.astype(np.float32)
+        if not (np.isfinite(ensemble_temperature) and ensemble_temperature > 0):
+            raise ValueError(f"the vote's temperature must be a positive number, got {ensemble_temperature}")
+        self.ensemble_temperature = float(ensemble_temperature)
         self.input_sizes: tuple[tuple[int, int], ...] = tuple(dict.fromkeys(i.input_size for i in infos))
         self.member_size_index = tuple(self.input_sizes.index(i.input_size) for i in infos)
         # Split each member at its CAM layer: the tape then covers only the small part after it,
         # which keeps the traced gradient graph small and works whether or not the base is frozen.
         self._fronts = [keras.Model(m.input, m.get_layer(layer).output) for m, layer in zip(models, layers)]
         self._backs = [
-            keras.Model(m.get_layer(layer).output, [m.get_layer("logits").output, m.output])
-            for m, layer in zip(models, layers)
+            keras.Model(m.get_layer(layer).output, m.get_layer("logits").output) for m, layer in zip(models, layers)
         ]
+        self._logits = [keras.Model(m.input, m.get_layer("logits").output) for m in models]
         signature = [
             tf.TensorSpec([None, r, c, 3], tf.float32, name=f"patches_{r}x{c}") for r, c in self.input_sizes
         ]
@@ -99,13 +114,20 @@ class FusedEnsemble:
     def _vote(self, probabilities: Any) -> Any:
         import tensorflow as tf
 
-        return tf.tensordot(tf.constant(self.weights), probabilities, axes=1)
+        vote = tf.tensordot(tf.constant(self.weights), probabilities, axes=1)
+        if self.ensemble_temperature == 1.0:
+            return vote
+        return tf.nn.softmax(tf.math.log(tf.maximum(vote, 1e-30)) / self.ensemble_temperature, axis=-1)
 
-    def _graph_predict(self, *inputs: Any) -> tuple[Any, Any]:
+    def _calibrated(self, logits: Sequence[Any]) -> Any:
+        """``(m, n, k)`` softmax(logits_i / T_i): the graph form of ``voting.calibrated_probabilities``."""
         import tensorflow as tf
 
-        probabilities = tf.stack(
-            [m(inputs[i], training=False) for m, i in zip(self.models, self.member_size_index)]
+        return tf.stack([tf.nn.softmax(z / float(t), axis=-1) for z, t in zip(logits, self.temperatures)])
+
+    def _graph_predict(self, *inputs: Any) -> tuple[Any, Any]:
+        probabilities = self._calibrated(
+            [m(inputs[i], training=False) for m, i in zip(self._logits, self.member_size_index)]
         )
         return probabilities, self._vote(probabilities)
 
@@ -116,13 +138,13 @@ class FusedEnsemble:
         activations = [front(inputs[i], training=False) for front, i in zip(self._fronts, self.member_size_index)]
         with tf.GradientTape() as tape:
             tape.watch(activations)
-            outputs = [back(a, training=False) for back, a in zip(self._backs, activations)]
-            probabilities = tf.stack([out[1] for out in outputs])
+            logits = [back(a, training=False) for back, a in zip(self._backs, activations)]
+            probabilities = self._calibrated(logits)
             ensemble = self._vote(probabilities)
             predicted = tf.argmax(ensemble, axis=-1, output_type=tf.int32)
             classes = tf.where(target >= 0, target, predicted)
             score = tf.add_n(
-                [tf.reduce_sum(tf.gather(out[0], classes, axis=1, batch_dims=1)) for out in outputs]
+                [tf.reduce_sum(tf.gather(z, classes, axis=1, batch_dims=1)) for z in logits]
             )
         gradients = tape.gradient(score, activations)
         cams = [

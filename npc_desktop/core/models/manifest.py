@@ -8,10 +8,10 @@ A bundle is a folder (DESIGN.md section 5)::
       inception_v3.keras
       ...
 
-Manifest fields (schema version 1)::
+Manifest fields (schema version 2)::
 
     format            "npc-desktop.model-bundle"
-    schema_version    1
+    schema_version    2 (1 is read and migrated: :func:`~.calibration.migrate_v1`)
     name, version     free text identifying the bundle ("npc-stage-t2", "2024.1")
     description       free text
     created           ISO 8601 UTC time the bundle was written
@@ -22,7 +22,10 @@ Manifest fields (schema version 1)::
     voting            {"method": "soft", "patient_aggregation": "mean"}
     members[]         name, architecture, input_size [rows, cols], channels ("grey3": grey repeated
                       to 3 channels, float32 0..255), preprocess (caffe/tf/torch/scale, applied inside
-                      the model), cam_layer, weights_file, sha256, size_bytes, vote_weight, metrics {}
+                      the model), cam_layer, weights_file, sha256, size_bytes, vote_weight, metrics {},
+                      temperature (softmax(logits / T); 1: uncalibrated)
+    calibration       temperatures' fit, vote-weight method and reason, patient threshold, validation
+                      patients (:mod:`.calibration`)
     provenance        training_data {}, split {}, metrics {}, date, software {} (+ any other keys)
 
 :func:`read_manifest` validates strictly and raises :class:`~.errors.ManifestError` naming the field;
@@ -41,7 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from npc_desktop.core.models.calibration import check_calibration, migrate_v1, uncalibrated
 from npc_desktop.core.models.errors import BundleIntegrityError, ManifestError
+from npc_desktop.core.models.provenance import default_provenance, software_versions  # noqa: F401 (their old home)
 from npc_desktop.core.models.specs import PREPROCESS_MODES, get_spec, normalise_input_size
 
 __all__ = [
@@ -59,7 +64,8 @@ __all__ = [
 ]
 
 FORMAT = "npc-desktop.model-bundle"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
 MANIFEST_NAME = "manifest.json"
 UNTRAINED_LABEL = "UNTRAINED DEMO - not a prediction"
 """The mark on every output of an ``untrained_demo`` bundle."""
@@ -117,6 +123,8 @@ class MemberEntry:
         This member's evaluation figures (free form).
     channels
         ``"grey3"``: the grey patch repeated to three channels.
+    temperature
+        Calibration temperature: the member's probabilities are ``softmax(logits / temperature)``.
     """
 
     name: str
@@ -130,6 +138,7 @@ class MemberEntry:
     vote_weight: float = 1.0
     metrics: dict[str, Any] = field(default_factory=dict)
     channels: str = "grey3"
+    temperature: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form."""
@@ -144,6 +153,7 @@ class MemberEntry:
             "sha256": self.sha256,
             "size_bytes": self.size_bytes,
             "vote_weight": self.vote_weight,
+            "temperature": self.temperature,
             "metrics": dict(self.metrics),
         }
 
@@ -185,7 +195,11 @@ class MemberEntry:
         if weight < 0:
             raise _fail(f"{where}vote_weight", "must be >= 0", path)
         metrics = _get(data, "metrics", dict, where, path)
-        return cls(name, architecture, input_size, preprocess, cam_layer, weights_file, sha, size, weight, metrics, channels)
+        temperature = float(_get(data, "temperature", float, where, path))
+        if temperature <= 0:
+            raise _fail(f"{where}temperature", "must be > 0", path)
+        return cls(name, architecture, input_size, preprocess, cam_layer, weights_file, sha, size, weight, metrics,
+                   channels, temperature)
 
 
 @dataclass(frozen=True)
@@ -203,6 +217,7 @@ class BundleManifest:
     voting: dict[str, Any] = field(default_factory=lambda: {"method": "soft", "patient_aggregation": "mean"})
     provenance: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    calibration: dict[str, Any] = field(default_factory=uncalibrated)
 
     @property
     def member_names(self) -> tuple[str, ...]:
@@ -213,6 +228,20 @@ class BundleManifest:
     def vote_weights(self) -> tuple[float, ...]:
         """Soft-voting weights in manifest order."""
         return tuple(m.vote_weight for m in self.members)
+
+    def temperatures(self) -> tuple[float, ...]:
+        """Calibration temperature per member in manifest order (1.0 when uncalibrated)."""
+        return tuple(m.temperature for m in self.members)
+
+    @property
+    def ensemble_temperature(self) -> float:
+        """The soft vote's temperature (:func:`~.voting.calibrated_vote`; 1.0 when uncalibrated)."""
+        return float((self.calibration.get("ensemble_temperature") or {}).get("value", 1.0))
+
+    @property
+    def patient_threshold(self) -> dict[str, Any]:
+        """The patient-level decision rule (:func:`~.calibration.patient_decision`)."""
+        return dict(self.calibration.get("patient_threshold") or {"method": "argmax"})
 
     @property
     def patient_aggregation(self) -> str:
@@ -233,6 +262,7 @@ class BundleManifest:
             "patch": self.patch,
             "voting": dict(self.voting),
             "members": [m.to_dict() for m in self.members],
+            "calibration": self.calibration,
             "provenance": self.provenance,
         }
 
@@ -250,8 +280,11 @@ class BundleManifest:
         if data.get("format") != FORMAT:
             raise _fail("format", f"must be {FORMAT!r}: this is not an NPC Desktop model bundle", path)
         version = _get(data, "schema_version", int, "", path)
-        if version != SCHEMA_VERSION:
-            raise _fail("schema_version", f"{version} is not supported (this app reads {SCHEMA_VERSION}); update the app", path)
+        if version not in READABLE_SCHEMA_VERSIONS:
+            raise _fail("schema_version", f"{version} is not supported (this app reads 1 and {SCHEMA_VERSION}); "
+                        "update the app", path)
+        if version == 1:
+            data = migrate_v1(data)
         classes = _get(data, "class_names", list, "", path)
         if len(classes) < 2 or not all(isinstance(c, str) and c for c in classes) or len(set(classes)) != len(classes):
             raise _fail("class_names", "must be at least two unique non-empty strings", path)
@@ -277,6 +310,10 @@ class BundleManifest:
         for key in _PROVENANCE_KEYS:
             if key not in provenance:
                 raise _fail(f"provenance.{key}", "missing", path)
+        calibration = _get(data, "calibration", dict, "", path)
+        problem = check_calibration(calibration, classes)
+        if problem:
+            raise _fail("calibration", problem, path)
         return cls(
             name=_get(data, "name", str, "", path),
             version=_get(data, "version", str, "", path),
@@ -288,7 +325,8 @@ class BundleManifest:
             patch=patch,
             voting=dict(voting),
             provenance=dict(provenance),
-            schema_version=version,
+            schema_version=SCHEMA_VERSION,
+            calibration=dict(calibration),
         )
 
 
@@ -377,30 +415,6 @@ def verify_files(
             )
         if on_file is not None:
             on_file(index + 1, total)
-
-
-def software_versions() -> dict[str, str]:
-    """Versions of Python, NumPy, TensorFlow and Keras (if imported) and NPC Desktop, for provenance."""
-    import platform
-    import sys
-
-    import numpy
-
-    from npc_desktop import __version__
-
-    versions = {"npc_desktop": __version__, "python": platform.python_version(), "numpy": numpy.__version__}
-    for module in ("tensorflow", "keras"):
-        if module in sys.modules:
-            versions[module] = str(getattr(sys.modules[module], "__version__", "?"))
-    return versions
-
-
-def default_provenance(extra: Optional[Mapping[str, Any]], created: str) -> dict[str, Any]:
-    """Provenance with every required key present: ``extra`` over empty defaults plus software and date."""
-    provenance: dict[str, Any] = {"training_data": {}, "split": {}, "metrics": {}, "date": created}
-    provenance.update(dict(extra or {}))
-    provenance["software"] = {**software_versions(), **dict(provenance.get("software") or {})}
-    return provenance
 
 
 def check_member_names(names: Sequence[str]) -> None:

@@ -200,7 +200,7 @@ class StagingResult:
             return ""
         patient = self.patient
         agreeing, voting = voting_agreement(patient.predicted, patient.member_votes, self.vote_weights)
-        return stage_headline(patient.predicted, float(np.max(patient.probabilities)), agreeing, voting,
+        return stage_headline(patient.predicted, float(patient.probabilities[patient.predicted_index]), agreeing, voting,
                               selected_only=selected_only)
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,16 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-__all__ = ["soft_vote", "vote_class", "member_votes", "agreement", "aggregate_patient", "normalised_weights"]
+__all__ = [
+    "soft_vote",
+    "vote_class",
+    "member_votes",
+    "agreement",
+    "aggregate_patient",
+    "normalised_weights",
+    "calibrated_probabilities",
+    "calibrated_vote",
+]
 
 
 def normalised_weights(count: int, weights: Optional[Sequence[float]] = None) -> np.ndarray:
@@ -29,6 +38,69 @@ def normalised_weights(count: int, weights: Optional[Sequence[float]] = None) ->
     if w.shape != (count,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise ValueError(f"weights must be {count} finite non-negative numbers, not all 0; got {list(w)}")
     return w / w.sum()
+
+
+def calibrated_probabilities(
+    member_logits: np.ndarray, temperatures: Optional[Sequence[float]] = None
+) -> np.ndarray:
+    """Each member's temperature-scaled softmax: ``softmax(logits_i / T_i)``.
+
+    Temperature scaling (Guo et al. 2017) divides a member's pre-softmax scores by one positive
+    number fitted on validation patients: it changes how confident a member is, never which class
+    it picks. The staging graph computes the same expression (tested for equality).
+
+    Parameters
+    ----------
+    member_logits
+        ``(m, n, k)`` pre-softmax scores (or ``(m, k)`` for one patch).
+    temperatures
+        One positive temperature per member; 1.0 for every member when None (plain softmax).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape, float64, each row summing to 1.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, or a temperature that is not a positive finite number.
+    """
+    z = np.asarray(member_logits, dtype=np.float64)
+    if z.ndim not in (2, 3) or z.shape[0] == 0:
+        raise ValueError(f"member logits must be (members, [patches,] classes), got {z.shape}")
+    t = np.ones(z.shape[0]) if temperatures is None else np.asarray(temperatures, dtype=np.float64)
+    if t.shape != (z.shape[0],) or not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError(f"temperatures must be {z.shape[0]} positive finite numbers, got {list(np.ravel(t))}")
+    scaled = z / t.reshape((-1,) + (1,) * (z.ndim - 1))
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    e = np.exp(scaled)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def calibrated_vote(probabilities: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """The soft vote's own temperature scaling: ``softmax(log(p) / T)``, i.e. ``p ** (1/T)`` renormalised.
+
+    Averaging calibrated members gives an underconfident vote (their disagreements pull it towards
+    the middle), so the vote is calibrated once more, by one temperature fitted on validation
+    patients ("pool, then calibrate"). It never changes the vote's class.
+
+    Parameters
+    ----------
+    probabilities
+        ``(n, k)`` or ``(k,)`` soft-vote probabilities.
+    temperature
+        Positive; 1 leaves them as they are.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"the vote's temperature must be a positive number, got {temperature}")
+    if temperature == 1.0:
+        return p
+    scaled = np.log(np.clip(p, 1e-300, None)) / temperature
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    e = np.exp(scaled)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def soft_vote(member_probabilities: np.ndarray, weights: Optional[Sequence[float]] = None) -> np.ndarray:

@@ -16,6 +16,7 @@ from npc_desktop.core.annotation.annotation_set import AnnotationSet
 from npc_desktop.core.annotation.labels import PatientLabel, Stage
 from npc_desktop.core.dicom.geometry import edge_labels
 from npc_desktop.core.dicom.volume import Volume
+from npc_desktop.core.models.calibration import describe_calibration
 from npc_desktop.core.models.results import PatchStaging, StagingResult
 from npc_desktop.core.reports.content import (
     Institution,
@@ -222,6 +223,7 @@ def report_content(
         members=tuple(names[m] for m in result.member_names),
         validation_metrics=metrics,
         untrained_demo=result.untrained_demo,
+        calibration=tuple(describe_calibration(manifest)) if manifest is not None else (),
     )
     aggregation = {"mean": "mean of the patch probabilities", "median": "median of the patch probabilities",
                    "vote": "majority of the patch classes"}.get(result.patient.aggregation, result.patient.aggregation)

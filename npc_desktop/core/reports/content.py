@@ -145,6 +145,8 @@ class ModelDetails:
     members: tuple[str, ...]
     validation_metrics: dict[str, float] = field(default_factory=dict)
     untrained_demo: bool = False
+    calibration: tuple[str, ...] = ()
+    """How the bundle calibrates and weights its members (:func:`.calibration.describe_calibration`)."""
 
 
 @dataclass(frozen=True)

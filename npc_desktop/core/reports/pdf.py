@@ -266,6 +266,7 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
         model_lines.append(f"<b>Validation:</b> {metrics}")
     else:
         model_lines.append("<b>Validation:</b> none recorded in the bundle")
+    model_lines += [f"<b>Calibration:</b> {_escape(line)}" for line in model.calibration]
     story.append(KeepTogether([p("Model", styles["h2"])] + [p(line, styles["body"]) for line in model_lines]))
 
     # Sign-off and disclaimer

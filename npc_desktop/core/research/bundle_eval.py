@@ -13,11 +13,12 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from npc_desktop.core.models.voting import soft_vote
+from npc_desktop.core.models.calibration import describe_calibration
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
-from npc_desktop.core.research.evaluation import Evaluation, MethodResult, evaluate, write_report
+from npc_desktop.core.research.ensemble_fit import REFERENCE_ENSEMBLE, ensemble_methods, voting_members
+from npc_desktop.core.research.evaluation import Evaluation, evaluate, write_report
 from npc_desktop.core.research.patchset import DatasetError, PatchRecord, PatchSet
-from npc_desktop.core.research.predict import compiled_call, grey_inputs, predict_grey
+from npc_desktop.core.research.predict import compiled_call, grey_inputs, logits_model, predict_grey
 
 __all__ = ["evaluate_bundle"]
 
@@ -90,28 +91,29 @@ def evaluate_bundle(
             progress(done, total)
 
     histories = (manifest.provenance.get("training") or {}).get("members") or {}
-    methods: list[MethodResult] = []
-    voters: list[np.ndarray] = []
-    weights: list[float] = []
+    labels: list[str] = []
+    logits: list[np.ndarray] = []
     for entry, model in zip(manifest.members, bundle.models):
         check_cancelled(cancel)
         grey = grey_inputs(images, entry.input_size)
-        probs = predict_grey(compiled_call(model, (*entry.input_size, 3)), grey, cancel=cancel, on_batch=step)
-        history = (histories.get(entry.name) or {}).get("history")
+        logits.append(predict_grey(compiled_call(logits_model(model), (*entry.input_size, 3)), grey, cancel=cancel,
+                                   on_batch=step))
         label = _display(entry.architecture)
-        if any(m.name == label for m in methods):
-            label = f"{label} ({entry.name})"
-        methods.append(MethodResult(label, probs, history))
-        if entry.vote_weight > 0:
-            voters.append(probs)
-            weights.append(entry.vote_weight)
-    if len(manifest.members) > 1:
-        methods.append(MethodResult("Ensemble", soft_vote(np.stack(voters), weights)))
+        labels.append(f"{label} ({entry.name})" if label in labels else label)
+    methods = ensemble_methods(
+        labels, np.stack(logits), manifest.temperatures(), manifest.vote_weights,
+        [(histories.get(e.name) or {}).get("history") for e in manifest.members],
+        voting_members([e.architecture for e in manifest.members]), manifest.ensemble_temperature,
+    )
     evaluation = evaluate(
         methods, patch_set.label_indices(records), [r.patient for r in records], patch_set.class_names,
         files=[r.file for r in records], patient_aggregation=_aggregation(manifest),
+        patient_thresholds={"Ensemble": manifest.patient_threshold},
     )
-    lines = list(notes) + [f"Bundle {bundle.describe()}; soft voting over members with vote weight > 0."]
+    lines = list(notes) + [f"Bundle {bundle.describe()}; soft voting over members with vote weight > 0.",
+                           *describe_calibration(manifest),
+                           f"'{REFERENCE_ENSEMBLE}' is the paper's plain soft vote of the same members, "
+                           "for comparison."]
     files = write_report(evaluation, report_dir, title=title or f"Evaluation of bundle {manifest.name}",
                          notes=lines, provenance={**(provenance or {}), "bundle_sha256": bundle.sha256})
     return evaluation, files

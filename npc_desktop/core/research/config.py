@@ -51,9 +51,19 @@ class TrainingConfig:
     dense_units, dropout
         The head's size and dropout rate.
     validation_fraction
-        Share of the training patients held out for validation curves (0: none).
+        Share of the training patients held out, by patient and stratified by class, as validation
+        patients (0: none). They never train a member; they give the validation curves and fit the
+        temperatures, the vote weights and the patient threshold.
     balance_classes
         Weight the loss by inverse class frequency.
+    validation_patients
+        Named validation patients (say, those of validation folds); when given, they replace the
+        ``validation_fraction`` hold-out. Each must be a training patient of the split.
+    vote_weights
+        ``"auto"`` (equal or validation, whichever has the lower cross-validated validation
+        log-loss), ``"equal"`` (the paper's eq. 1) or ``"validation"`` (fitted on validation log-loss).
+    patient_threshold
+        ``"argmax"`` (the paper's eq. 2) or ``"validation"`` (two classes: tuned on validation patients).
     """
 
     members: tuple[str, ...] = (*ENSEMBLE_ARCHITECTURES, "basic_cnn")
@@ -73,8 +83,11 @@ class TrainingConfig:
     weights: str = "auto"
     dense_units: int = 256
     dropout: float = 0.5
-    validation_fraction: float = 0.0
+    validation_fraction: float = 0.2
     balance_classes: bool = False
+    vote_weights: str = "auto"
+    patient_threshold: str = "argmax"
+    validation_patients: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -99,6 +112,14 @@ class TrainingConfig:
             raise TrainingError(f"weights must be 'auto', 'imagenet' or 'none', got {self.weights!r}")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise TrainingError(f"the validation fraction must be in [0, 1), got {self.validation_fraction}")
+        if self.vote_weights not in ("auto", "equal", "validation"):
+            raise TrainingError(f"vote weights must be 'auto', 'equal' or 'validation', got {self.vote_weights!r}")
+        if self.patient_threshold not in ("argmax", "validation"):
+            raise TrainingError(f"the patient threshold must be 'argmax' or 'validation', got {self.patient_threshold!r}")
+        object.__setattr__(self, "validation_patients", tuple(sorted(set(self.validation_patients))))
+        if self.validation_fraction == 0 and not self.validation_patients and "validation" in (self.vote_weights, self.patient_threshold):
+            raise TrainingError("validation vote weights or patient threshold need validation patients: "
+                                "set a validation fraction above 0")
         for arch in self.input_sizes:
             if arch not in self.members:
                 raise TrainingError(f"an input size is given for {arch}, which is not among the members")
@@ -124,4 +145,6 @@ class TrainingConfig:
             "augmentation": self.augmentation.to_dict(), "augmented_copies": self.augmented_copies,
             "seed": self.seed, "weights": self.weights, "dense_units": self.dense_units, "dropout": self.dropout,
             "validation_fraction": self.validation_fraction, "balance_classes": self.balance_classes,
+            "vote_weights": self.vote_weights, "patient_threshold": self.patient_threshold,
+            "validation_patients": list(self.validation_patients),
         }

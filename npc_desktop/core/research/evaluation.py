@@ -6,7 +6,7 @@ for every method; :func:`write_report` writes them as
 - ``report.md``: the paper's Table 4 layout (per class: precision, sensitivity, F1, accuracy,
   plus AUC) at patch and patient level, confusion matrices, and the plots;
 - ``metrics.csv``, ``confusion_matrices.csv``, ``predictions.csv``, ``metrics.json``;
-- ``roc_patch.png``, ``roc_patient.png``, ``confusion_patch.png``, ``confusion_patient.png``,
+- ``roc_patch.png``, ``roc_patient.png``, ``confusion_patch.png``, ``confusion_patient.png``, ``reliability.png``,
   ``training_curves.png`` (when histories are given).
 
 Plots use matplotlib's object API with the Agg canvas, never pyplot, so they can be drawn on a
@@ -25,11 +25,13 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from npc_desktop.core.research.metrics import (
+    ECE_BINS,
     ClassificationMetrics,
     aggregate_by_patient,
     classification_metrics,
     roc_curve,
 )
+from npc_desktop.core.research.reliability import calibration_table, plot_reliability
 
 __all__ = [
     "MethodResult",
@@ -98,6 +100,7 @@ def evaluate(
     *,
     files: Optional[Sequence[str]] = None,
     patient_aggregation: str = "mean",
+    patient_thresholds: Optional[Mapping[str, Mapping[str, Any]]] = None,
 ) -> Evaluation:
     """Patch- and patient-level metrics of every method on the same test patches.
 
@@ -115,7 +118,12 @@ def evaluate(
         Name of each patch (for ``predictions.csv``).
     patient_aggregation
         ``"mean"`` or ``"median"`` of the patch probabilities.
+    patient_thresholds
+        Method name -> patient decision rule (``calibration.patient_threshold`` of a manifest);
+        argmax for the methods not named.
     """
+    from npc_desktop.core.models.calibration import patient_decision
+
     truth = np.asarray(y_true, dtype=np.int64)
     names = tuple(class_names)
     if len(patients) != truth.size:
@@ -126,7 +134,9 @@ def evaluate(
         probs = np.asarray(method.probabilities, dtype=np.float64)
         out.patch[method.name] = classification_metrics(truth, probs, names)
         ids, patient_probs, labels = aggregate_by_patient(patients, probs, truth, how=patient_aggregation)
-        out.patient[method.name] = classification_metrics(labels, patient_probs, names)
+        rule = (patient_thresholds or {}).get(method.name)
+        decided = patient_decision(patient_probs, names, rule) if rule and len(labels) else None
+        out.patient[method.name] = classification_metrics(labels, patient_probs, names, predictions=decided)
         out.patient_ids, out.patient_labels = ids, labels
         out.patient_probabilities[method.name] = patient_probs
     return out
@@ -324,6 +334,11 @@ def write_report(
         _plot_roc(out / f"roc_{level}.png", evaluation, level)
         _plot_confusion(out / f"confusion_{level}.png", evaluation.patch if level == "patch" else evaluation.patient, level)
         written += [out / f"roc_{level}.png", out / f"confusion_{level}.png"]
+    plot_reliability(out / "reliability.png", [
+        ("patch level", evaluation.y_true, {m.name: np.asarray(m.probabilities) for m in evaluation.methods}),
+        ("patient level", evaluation.patient_labels, evaluation.patient_probabilities),
+    ])
+    written.append(out / "reliability.png")
     has_curves = _plot_histories(out / "training_curves.png", evaluation.methods)
     if has_curves:
         written.append(out / "training_curves.png")
@@ -340,6 +355,12 @@ def write_report(
         "patch probabilities, then argmax.",
         "",
         "## Patch level (layout of the paper's Table 4)", "", *_table4(evaluation.patch, names), "",
+        "## Calibration", "",
+        f"Expected calibration error over {ECE_BINS} equal-width bins of the predicted class's probability, and "
+        "Brier score" + (" (two classes: mean (p1 - y)^2 on the second class, as sklearn's brier_score_loss)."
+                         if len(names) == 2 else " (mean over patches of sum_k (p_k - y_k)^2)."), "",
+        *calibration_table(evaluation.patch, evaluation.patient, len(names) == 2), "",
+        "![Reliability diagram](reliability.png)", "",
         "## Patient level", "", *_table4(evaluation.patient, names), "",
         "## Confusion matrices (patch level)", "",
     ]

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from npc_desktop.core.models.specs import get_spec
+from npc_desktop.core.models.voting import calibrated_probabilities
 from npc_desktop.core.progress import CancelToken
 from npc_desktop.core.research.augment import augment_inputs
 from npc_desktop.core.research.checkpoint import PhaseCheckpoint
@@ -21,7 +22,14 @@ from npc_desktop.core.research.config import TrainingConfig, TrainingError, disp
 from npc_desktop.core.research.features import cache_for, input_keys
 from npc_desktop.core.research.fitting import Tracker, epoch_maker, fit_epochs, unfreeze_top
 from npc_desktop.core.research.patchset import SIXTEEN_BIT_PREPROCESSING, PatchRecord, PatchSet
-from npc_desktop.core.research.predict import compiled_call, grey_inputs, predict_grey, three_channels
+from npc_desktop.core.research.predict import (
+    compiled_call,
+    grey_inputs,
+    head_logits_model,
+    logits_model,
+    predict_grey,
+    three_channels,
+)
 from npc_desktop.core.research.splits import PatientSplit, split_patients
 
 Log = Callable[[str], None]
@@ -40,6 +48,8 @@ class MemberResult:
     feature_seconds: float = 0.0
     resumed: bool = False
     test_probabilities: Optional[np.ndarray] = None
+    test_logits: Optional[np.ndarray] = None
+    val_logits: Optional[np.ndarray] = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -92,10 +102,11 @@ def _train_member(
             model = keras.saving.load_model(str(folder / "member.keras"), custom_objects=custom_objects(),
                                             compile=False, safe_mode=True)
             tracker.step(done.get("steps", 0))
-            probs = predict_grey(compiled_call(model, (*size, 3)), grey["test"], cancel=cancel)
+            test_logits, val_logits = _full_logits(model, size, grey, data, cancel)
             log(f"{display_name(arch)}: finished earlier, loaded from {folder / 'member.keras'}")
             return model, MemberResult(arch, arch, size, done["initialisation"], done["history"],
-                                       done["seconds"], done.get("feature_seconds", 0.0), True, probs)
+                                       done["seconds"], done.get("feature_seconds", 0.0), True,
+                                       _softmax(test_logits), test_logits, val_logits)
     with strategy.scope():
         model = build_member(arch, input_size=size, class_names=data.class_names, weights=weights,
                              dense_units=config.dense_units, dropout=config.dropout, seed=config.seed + index)
@@ -119,7 +130,7 @@ def _train_member(
     history: dict[str, list[float]] = {}
     feature_seconds = 0.0
     resumed = False
-    probs: Optional[np.ndarray] = None
+    logits: Optional[tuple[np.ndarray, np.ndarray]] = None
     if get_spec(arch).application is None:
         augment = lambda epoch: three_channels(augment_inputs(  # noqa: E731
             grey["train"], keys, augmentation=config.augmentation, seed=config.seed, copy=epoch + 1))
@@ -169,17 +180,33 @@ def _train_member(
             )
             history = {k: history.get(k, []) + tuned.get(k, []) for k in set(history) | set(tuned)}
         else:
-            head_call = compiled_call(parts.head, (parts.feature_dim,))
-            probs = (head_call(test_features) if len(test_features)
-                     else np.zeros((0, len(data.class_names)), np.float32))
-    if probs is None:
-        probs = predict_grey(compiled_call(model, (*size, 3)), grey["test"], cancel=cancel)
+            head_call = compiled_call(head_logits_model(parts.head, parts.feature_dim), (parts.feature_dim,))
+            empty = np.zeros((0, len(data.class_names)), np.float32)
+            logits = (head_call(test_features) if len(test_features) else empty,
+                      head_call(val_features) if val_features is not None else empty)
+    if logits is None:
+        logits = _full_logits(model, size, grey, data, cancel)
     seconds = time.perf_counter() - started
     _save_member(model, folder, {
         "hash": member_hash, "initialisation": initialisation, "history": history, "seconds": seconds,
         "feature_seconds": feature_seconds, "steps": steps + (0 if get_spec(arch).application is None else 1),
     })
-    return model, MemberResult(arch, arch, size, initialisation, history, seconds, feature_seconds, resumed, probs)
+    return model, MemberResult(arch, arch, size, initialisation, history, seconds, feature_seconds, resumed,
+                               _softmax(logits[0]), logits[0], logits[1])
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return calibrated_probabilities(np.asarray(logits)[None])[0] if len(logits) else np.asarray(logits, np.float64)
+
+
+def _full_logits(
+    model: Any, size: tuple[int, int], grey: dict[str, np.ndarray], data: _Data, cancel: Optional[CancelToken]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Test and validation logits through the whole member."""
+    call = compiled_call(logits_model(model), (*size, 3))
+    empty = np.zeros((0, len(data.class_names)), np.float32)
+    return tuple(  # type: ignore[return-value]
+        predict_grey(call, grey[side], cancel=cancel) if len(grey[side]) else empty for side in ("test", "val"))
 
 
 def _save_member(model: Any, folder: Path, done: dict[str, Any]) -> None:
@@ -204,7 +231,13 @@ def _prepare_data(
     train = patch_set.subset(split.train)
     test = patch_set.subset(split.test)
     val: tuple[PatchRecord, ...] = ()
-    if config.validation_fraction > 0:
+    if config.validation_patients:
+        outside = sorted(set(config.validation_patients) - set(split.train))
+        if outside:
+            raise TrainingError(f"validation patient {outside[0]} is not a training patient of the split")
+        val = patch_set.subset(config.validation_patients)
+        train = patch_set.subset(sorted(set(split.train) - set(config.validation_patients)))
+    elif config.validation_fraction > 0:
         train_patients = set(split.train)
         labels = {p: label for p, label in patch_set.patients().items() if p in train_patients}
         if labels:

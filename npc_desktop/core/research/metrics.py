@@ -8,6 +8,7 @@ preceded by ``inf`` (``roc_curve(..., drop_intermediate=False)``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -20,7 +21,14 @@ __all__ = [
     "auc",
     "classification_metrics",
     "aggregate_by_patient",
+    "expected_calibration_error",
+    "brier_score",
+    "reliability_bins",
+    "ECE_BINS",
 ]
+
+ECE_BINS = 15
+"""Equal-width confidence bins of the expected calibration error."""
 
 
 def _labels(values: Any, n_classes: int, name: str) -> np.ndarray:
@@ -97,6 +105,9 @@ class ClassificationMetrics:
         absent or alone); for two classes both entries are equal.
     confusion
         True classes in rows, predictions in columns.
+    ece, brier
+        Expected calibration error (15 bins) and Brier score of the probabilities
+        (:func:`expected_calibration_error`, :func:`brier_score`).
     """
 
     class_names: tuple[str, ...]
@@ -108,6 +119,8 @@ class ClassificationMetrics:
     support: np.ndarray
     auc: np.ndarray
     confusion: np.ndarray
+    ece: float = float("nan")
+    brier: float = float("nan")
 
     @property
     def n(self) -> int:
@@ -129,6 +142,8 @@ class ClassificationMetrics:
         return {
             "n": self.n,
             "accuracy": round(self.accuracy, 6),
+            "ece": None if math.isnan(self.ece) else round(self.ece, 6),
+            "brier": None if math.isnan(self.brier) else round(self.brier, 6),
             "auc": None if np.isnan(self.macro_auc) else round(self.macro_auc, 6),
             "per_class": {
                 name: {
@@ -149,7 +164,7 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def classification_metrics(
-    y_true: Any, probabilities: Any, class_names: Sequence[str]
+    y_true: Any, probabilities: Any, class_names: Sequence[str], *, predictions: Any = None
 ) -> ClassificationMetrics:
     """All metrics of one method from its class probabilities.
 
@@ -161,6 +176,9 @@ def classification_metrics(
         ``(n, k)`` class probabilities; the prediction is their argmax (the paper's eq. 2).
     class_names
         The ``k`` class names.
+    predictions
+        Class indices when the decision is not the argmax (a tuned patient threshold); the
+        calibration figures always describe the probabilities.
     """
     names = tuple(class_names)
     probs = np.asarray(probabilities, dtype=np.float64)
@@ -169,7 +187,7 @@ def classification_metrics(
     truth = _labels(y_true, len(names), "y_true")
     if truth.size != probs.shape[0]:
         raise ValueError(f"{truth.size} labels for {probs.shape[0]} probability rows")
-    pred = probs.argmax(axis=1)
+    pred = probs.argmax(axis=1) if predictions is None else _labels(predictions, len(names), "predictions")
     cm = confusion_matrix(truth, pred, len(names))
     tp = np.diag(cm).astype(np.float64)
     predicted = cm.sum(axis=0).astype(np.float64)
@@ -188,7 +206,8 @@ def classification_metrics(
             aucs[k] = auc(fpr, tpr)
     accuracy = float(tp.sum() / total) if total else float("nan")
     return ClassificationMetrics(names, accuracy, precision, sensitivity, f1, specificity,
-                                 actual.astype(np.int64), aucs, cm)
+                                 actual.astype(np.int64), aucs, cm, expected_calibration_error(truth, probs),
+                                 brier_score(truth, probs))
 
 
 def aggregate_by_patient(
@@ -227,3 +246,66 @@ def aggregate_by_patient(
            else np.zeros((0, probs.shape[1] if probs.ndim == 2 else 0)))
     labels = np.array([np.bincount(truth[rows]).argmax() for rows in groups], dtype=np.int64)
     return ids, out, labels
+
+
+def _checked(y_true: Any, probabilities: Any) -> tuple[np.ndarray, np.ndarray]:
+    probs = np.asarray(probabilities, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[1] < 2:
+        raise ValueError(f"probabilities must be (n, k) with k >= 2, got {probs.shape}")
+    truth = _labels(y_true, probs.shape[1], "y_true")
+    if truth.size != probs.shape[0]:
+        raise ValueError(f"{truth.size} labels for {probs.shape[0]} probability rows")
+    return truth, probs
+
+
+def reliability_bins(
+    y_true: Any, probabilities: Any, bins: int = ECE_BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Confidence (the predicted class's probability) binned into ``bins`` equal-width bins of [0, 1].
+
+    Bin ``b`` holds confidences in ``(b/B, (b+1)/B]`` (the first also holds 0).
+
+    Returns
+    -------
+    edges, counts, mean_confidence, accuracy
+        ``edges`` has ``bins + 1`` values; the per-bin arrays are NaN where a bin is empty.
+    """
+    truth, probs = _checked(y_true, probabilities)
+    confidence = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == truth).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
+    counts = np.bincount(index, minlength=bins).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(index, confidence, minlength=bins) / counts
+        accuracy = np.bincount(index, correct, minlength=bins) / counts
+    return edges, counts.astype(np.int64), mean_confidence, accuracy
+
+
+def expected_calibration_error(y_true: Any, probabilities: Any, bins: int = ECE_BINS) -> float:
+    """ECE (Guo et al. 2017): ``sum_b |B_b|/n * |accuracy(B_b) - confidence(B_b)|`` over equal-width bins.
+
+    Confidence is the probability of the predicted (argmax) class; NaN for no samples.
+    """
+    _, counts, confidence, accuracy = reliability_bins(y_true, probabilities, bins)
+    total = counts.sum()
+    if total == 0:
+        return float("nan")
+    filled = counts > 0
+    return float(np.sum(counts[filled] / total * np.abs(accuracy[filled] - confidence[filled])))
+
+
+def brier_score(y_true: Any, probabilities: Any) -> float:
+    """Brier score; NaN for no samples.
+
+    Two classes: ``mean((p_1 - y)^2)`` with ``p_1`` the second class's probability and ``y`` 1 for
+    that class (sklearn's ``brier_score_loss``). More classes: the multi-class form
+    ``mean(sum_k (p_k - y_k)^2)`` over one-hot ``y`` (Brier 1950), which is twice the binary one for k = 2.
+    """
+    truth, probs = _checked(y_true, probabilities)
+    if truth.size == 0:
+        return float("nan")
+    if probs.shape[1] == 2:
+        return float(np.mean((probs[:, 1] - (truth == 1)) ** 2))
+    onehot = np.eye(probs.shape[1])[truth]
+    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))

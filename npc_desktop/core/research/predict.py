@@ -13,7 +13,25 @@ import numpy as np
 from npc_desktop.core.models.inputs import to_model_input
 from npc_desktop.core.progress import CancelToken, check_cancelled
 
-__all__ = ["compiled_call", "grey_inputs", "three_channels", "predict_grey"]
+__all__ = ["compiled_call", "grey_inputs", "three_channels", "predict_grey", "logits_model", "head_logits_model"]
+
+
+def logits_model(model: Any) -> Any:
+    """The member's pre-softmax scores (its ``"logits"`` layer) as a model of the same input."""
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer("logits").output, name=f"{model.name}_logits")
+
+
+def head_logits_model(head: Any, feature_dim: int) -> Any:
+    """``pooled features -> logits`` sharing the head's layers (:func:`~.architectures.member_parts`)."""
+    import keras
+
+    inputs = keras.Input(shape=(feature_dim,), dtype="float32", name="features")
+    x = inputs
+    for name in ("head_dense", "head_dropout", "logits"):
+        x = head.get_layer(name)(x)
+    return keras.Model(inputs, x, name=f"{head.name}_logits")
 
 
 def compiled_call(model: Any, input_shape: Sequence[int]) -> Callable[[np.ndarray], np.ndarray]:

@@ -35,10 +35,10 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from npc_desktop.core.models.specs import get_spec
-from npc_desktop.core.models.voting import soft_vote
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.research.config import TrainingConfig, TrainingError, display_name
-from npc_desktop.core.research.evaluation import Evaluation, MethodResult, evaluate, write_report
+from npc_desktop.core.research.ensemble_fit import EnsembleFit, ensemble_methods, fit_ensemble, voting_members
+from npc_desktop.core.research.evaluation import Evaluation, evaluate, write_report
 from npc_desktop.core.research.features import default_cache_dir
 from npc_desktop.core.research.fitting import Tracker
 from npc_desktop.core.research.member_training import (
@@ -164,8 +164,19 @@ def train_bundle(
         )
         models[arch] = model
         results.append(result)
-    evaluation = _evaluate(results, data) if len(data.test) else None
-    weights = [0.0 if get_spec(a).application is None and len(models) > 1 else 1.0 for a in models]
+    try:
+        fit = fit_ensemble(
+            [r.name for r in results], [r.val_logits for r in results], data.labels["val"],
+            [r.patient for r in data.val], data.class_names, vote_weights=config.vote_weights,
+            patient_threshold=config.patient_threshold, validation=_validation_record(config, data),
+        )
+    except ValueError as exc:
+        raise TrainingError(f"{patch_set.root}: {exc}") from None
+    for line in fit.notes:
+        log(line)
+    evaluation = _evaluate(results, data, fit) if len(data.test) else None
+    by_name = {r.name: (w, t) for r, w, t in zip(results, fit.vote_weights, fit.temperatures)}
+    weights = [by_name[a][0] for a in models]
     provenance = {
         "training_data": {**patch_set.description, "class_names": list(data.class_names),
                           "train": patch_set.counts(data.train), "validation": patch_set.counts(data.val),
@@ -186,13 +197,15 @@ def train_bundle(
     manifest = write_bundle(
         bundle_dir, models, name=name or bundle_dir.name, description="trained with npc-desktop train",
         provenance=provenance, patch=_patch_pipeline(patch_set), vote_weights=weights,
-        member_metrics={k: {"accuracy": v["accuracy"], "auc": v["auc"]} for k, v in member_metrics.items()},
+        temperatures=[by_name[a][1] for a in models], calibration=fit.calibration,
+        member_metrics={k: {key: v[key] for key in ("accuracy", "auc", "ece", "brier")}
+                        for k, v in member_metrics.items()},
         overwrite=overwrite, protected=protected,
     )
     report_files: list[Path] = []
     if evaluation is not None and report_dir is not None:
         report_files = write_report(evaluation, report_dir, title=f"Evaluation of bundle {manifest.name}",
-                                    notes=[*_recipe_notes(config, split, data), *notes],
+                                    notes=[*_recipe_notes(config, split, data), *fit.notes, *notes],
                                     provenance={"split": split.to_dict(), "training": config.to_dict()})
     _remove_work(work, config.members)
     return TrainingResult(bundle_dir, manifest, results, evaluation, report_files, notes)
@@ -238,20 +251,32 @@ def _remove_work(work: Path, members: Sequence[str]) -> None:
         pass  # not empty (someone else's files) or already gone
 
 
-def _evaluate(results: Sequence[MemberResult], data: _Data) -> Evaluation:
-    methods = [MethodResult(display_name(r.name), np.asarray(r.test_probabilities), r.history) for r in results]
-    ensemble = [r for r in results if get_spec(r.name).application is not None]
-    if ensemble and len(results) > 1:  # as the bundle votes (see bundle_eval)
-        voted = soft_vote(np.stack([np.asarray(r.test_probabilities) for r in ensemble]))
-        methods.append(MethodResult("Ensemble", voted))
+def _validation_record(config: TrainingConfig, data: _Data) -> dict[str, Any]:
+    if not data.val:
+        return {}
+    if config.validation_patients:
+        return {"method": "patients", "patients": sorted({r.patient for r in data.val}), "patches": len(data.val)}
+    return {"method": "fraction", "fraction": config.validation_fraction, "seed": config.seed + 1,
+            "stratified_by": "class", "patients": sorted({r.patient for r in data.val}), "patches": len(data.val)}
+
+
+def _evaluate(results: Sequence[MemberResult], data: _Data, fit: EnsembleFit) -> Evaluation:
+    """Test-set metrics of the calibrated members and ensemble, as the bundle stages (see bundle_eval)."""
+    logits = np.stack([np.asarray(r.test_logits) for r in results])
+    methods = ensemble_methods(
+        [display_name(r.name) for r in results], logits, fit.temperatures, fit.vote_weights,
+        [r.history for r in results], voting_members([r.name for r in results]),
+        ensemble_temperature=fit.ensemble_temperature,
+    )
     return evaluate(methods, data.labels["test"], [r.patient for r in data.test], data.class_names,
-                    files=[r.file for r in data.test])
+                    files=[r.file for r in data.test], patient_thresholds={"Ensemble": fit.patient_threshold})
 
 
 def _summary(evaluation: Evaluation) -> dict[str, Any]:
     def brief(metrics: Any) -> dict[str, Any]:
         full = metrics.to_dict()
-        return {"accuracy": full["accuracy"], "auc": full["auc"], "n": full["n"]}
+        return {"accuracy": full["accuracy"], "ece": full["ece"], "brier": full["brier"], "auc": full["auc"],
+                "n": full["n"]}
 
     return {
         "test_patches": len(evaluation.files), "test_patients": len(evaluation.patient_ids),

@@ -30,6 +30,7 @@ from npc_desktop.core.annotation.patches import ContextMargin, PatchError
 from npc_desktop.core.annotation.rois import RectRoi
 from npc_desktop.core.dicom.volume import Volume
 from npc_desktop.core.models.bundle import ModelBundle
+from npc_desktop.core.models.calibration import patient_decision
 from npc_desktop.core.models.cam import BilinearUpsampler, MinMaxNormaliser, Postprocessing, Upsampler
 from npc_desktop.core.models.inputs import batch_inputs
 from npc_desktop.core.models.manifest import PATIENT_AGGREGATIONS
@@ -38,6 +39,7 @@ from npc_desktop.core.models.results import PatchStaging, PatientStaging, Stagin
 from npc_desktop.core.models.voting import (
     aggregate_patient,
     agreement,
+    calibrated_vote,
     member_votes,
     normalised_weights,
     soft_vote,
@@ -146,7 +148,8 @@ class StagingEngine:
         self.class_names = manifest.class_names
         self.vote_weights = tuple(float(w) for w in normalised_weights(len(manifest.members), manifest.vote_weights))
         self.fused = FusedEnsemble(
-            bundle.models, cam_layers=[m.cam_layer for m in manifest.members], vote_weights=self.vote_weights
+            bundle.models, cam_layers=[m.cam_layer for m in manifest.members], vote_weights=self.vote_weights,
+            temperatures=manifest.temperatures(), ensemble_temperature=manifest.ensemble_temperature,
         )
 
     # -- construction -----------------------------------------------------------------------------
@@ -273,7 +276,7 @@ class StagingEngine:
         self, items: Sequence[StagingItem], probs: np.ndarray, cam_classes: np.ndarray,
         coarse: Optional[list[list[np.ndarray]]],
     ) -> list[PatchStaging]:
-        ensemble = soft_vote(probs, self.vote_weights)
+        ensemble = calibrated_vote(soft_vote(probs, self.vote_weights), self.bundle.manifest.ensemble_temperature)
         classes = vote_class(ensemble)
         agree = agreement(probs, classes, self.vote_weights)
         votes = member_votes(probs)
@@ -299,10 +302,10 @@ class StagingEngine:
         return results
 
     def _patient_result(self, probs: np.ndarray) -> PatientStaging:
-        ensemble = soft_vote(probs, self.vote_weights)
+        ensemble = calibrated_vote(soft_vote(probs, self.vote_weights), self.bundle.manifest.ensemble_temperature)
         patient = aggregate_patient(ensemble, self.patient_aggregation)
         per_member = np.stack([aggregate_patient(p, self.patient_aggregation) for p in probs])
-        predicted = int(vote_class(patient))
+        predicted = int(patient_decision(patient, self.class_names, self.bundle.manifest.patient_threshold))
         return PatientStaging(
             probabilities=patient, predicted_index=predicted, predicted=self.class_names[predicted],
             aggregation=self.patient_aggregation, patch_count=probs.shape[1],

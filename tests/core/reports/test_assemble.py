@@ -99,3 +99,23 @@ def test_stage_label_text_marks_the_demo(staged) -> None:
 def test_flatten_metrics_keeps_numbers_only() -> None:
     flat = flatten_metrics({"ensemble": {"accuracy": 0.81, "auc": 0.86, "note": "x"}, "patients": 40, "ok": True})
     assert flat == {"ensemble accuracy": 0.81, "ensemble auc": 0.86, "patients": 40.0}
+
+
+def test_report_says_how_the_bundle_calibrates_and_weights_its_members(
+        staged, demo_volumes, tiny_demo_engine, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    annotations, result = staged
+    manifest = tiny_demo_engine.bundle.manifest
+    calibrated = replace(
+        manifest, members=tuple(replace(m, temperature=1.5) for m in manifest.members),
+        calibration={
+            "temperature": {"method": "nll", "fitted_on": "118 validation patches of 13 validation patients"},
+            "ensemble_temperature": {"method": "nll", "value": 0.8},
+            "vote_weights": {"method": "equal", "reason": "equal weights chosen: lower validation log-loss"},
+            "patient_threshold": {"method": "argmax", "class": "", "value": None}, "validation": {},
+        })
+    content = report_content(result, annotations, demo_volumes, manifest=calibrated, key_image_count=1)
+    assert any("equal weights chosen" in line for line in content.model.calibration)
+    text = " ".join(pdf_text(write_report_pdf(content, tmp_path / "calibrated.pdf")).split())
+    assert "Calibration: Vote weights (equal)" in text and "softmax(log p / 0.800)" in text

@@ -100,7 +100,7 @@ def test_report_files_and_tables(report) -> None:
     names = {p.name for p in files}
     assert names == {"report.md", "metrics.csv", "confusion_matrices.csv", "predictions.csv", "metrics.json",
                      "roc_patch.png", "roc_patient.png", "confusion_patch.png", "confusion_patient.png",
-                     "training_curves.png"}
+                     "reliability.png", "training_curves.png"}
     text = (out / "report.md").read_text()
     assert "| Class | Method | Precision | Sensitivity | F1-score | Accuracy | AUC | n |" in text
     vgg = evaluation.patch["VGG16"]

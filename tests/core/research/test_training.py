@@ -72,6 +72,28 @@ def test_bundle_records_recipe_split_and_provenance(trained, patch_set: PatchSet
     assert not (result.bundle.parent / f".{result.bundle.name}.work").exists()
 
 
+def test_bundle_records_calibration_and_the_report_its_figures(trained) -> None:
+    import json
+
+    from npc_desktop.core.models.bundle import load_bundle
+
+    result, split, out, _ = trained
+    manifest = load_bundle(result.bundle).manifest
+    calibration = manifest.calibration
+    validation = calibration["validation"]["patients"]
+    assert validation and not set(validation) & set(split.test)
+    assert calibration["temperature"]["method"] == "nll" and all(t > 0 for t in manifest.temperatures())
+    assert calibration["vote_weights"]["method"] in ("equal", "validation") and calibration["vote_weights"]["reason"]
+    assert sum(manifest.vote_weights) == pytest.approx(1.0)
+    metrics = json.loads((out / "report" / "metrics.json").read_text())
+    for level in ("patch_level", "patient_level"):
+        for name in ("Basic CNN", "DenseNet121", "Ensemble"):
+            assert {"accuracy", "ece", "brier"} <= set(metrics[level][name])
+    assert (out / "report" / "reliability.png").stat().st_size > 10_000
+    report = (out / "report" / "report.md").read_text()
+    assert "Vote weights:" in report and "## Calibration" in report
+
+
 def test_head_on_cached_features_equals_the_saved_member(trained, patch_set: PatchSet) -> None:
     """The head trained on the cache is the member's head: the saved member predicts the same."""
     from npc_desktop.core.models.bundle import load_bundle
@@ -106,7 +128,8 @@ def test_trained_bundle_stages_through_the_fused_ensemble(trained, patch_set: Pa
 
     result, split, _, _ = trained
     bundle = load_bundle(result.bundle)
-    fused = FusedEnsemble(bundle.models, vote_weights=bundle.manifest.vote_weights)
+    fused = FusedEnsemble(bundle.models, vote_weights=bundle.manifest.vote_weights,
+                          temperatures=bundle.manifest.temperatures())
     assert fused.class_names == ("III", "IVa")
     images = patch_set.load_images(patch_set.subset(split.test))
     output = fused([batch_inputs(images, size) for size in fused.input_sizes], cam=True)

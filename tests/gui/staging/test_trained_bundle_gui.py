@@ -66,11 +66,15 @@ def _refuse_demo() -> Any:
 
 
 def _members_on_the_staged_patches(bundle_dir: Path, staged: Any) -> dict[str, np.ndarray]:
-    """Each member's probabilities for the staged ROIs, computed with Keras outside the GUI: roi id -> (m, k)."""
+    """Each member's calibrated probabilities for the staged ROIs, computed with Keras alone: roi id -> (m, k).
+
+    softmax(log p / T) is softmax(logits / T): the member's softmax output carries its logits up to a constant.
+    """
     from npc_desktop.core.annotation.patches import ContextMargin
     from npc_desktop.core.models.bundle import load_bundle
     from npc_desktop.core.models.inputs import batch_inputs
     from npc_desktop.core.models.patch_preprocessing import PatchPreprocessing, prepare_patches
+    from npc_desktop.core.models.voting import calibrated_probabilities
 
     bundle = load_bundle(bundle_dir)
     recorded = bundle.manifest.patch or {}
@@ -83,10 +87,11 @@ def _members_on_the_staged_patches(bundle_dir: Path, staged: Any) -> dict[str, n
             images[prepared.patch.roi.id] = prepared.image
     out = {}
     for roi_id, image in images.items():
-        out[roi_id] = np.stack([
+        softmax = np.stack([
             np.asarray(model(batch_inputs([image], entry.input_size), training=False))[0]
             for model, entry in zip(bundle.models, bundle.manifest.members)
         ])
+        out[roi_id] = calibrated_probabilities(np.log(softmax.astype(np.float64)), bundle.manifest.temperatures())
     return out
 
 
@@ -128,8 +133,8 @@ def test_a_trained_bundle_opens_from_the_models_menu_and_stages_the_demo(
     assert panel.stage_label.text() == result.headline()
     assert panel.stage_label.text().startswith(f"Stage {patient.predicted} (p = {percent(np.max(patient.probabilities))})")
     assert f"proxy-tiny 1 ({result.bundle_hash[:12]})" in panel.bundle_label.text()
-    # The shown numbers are the trained members' outputs on these patches (computed here with Keras alone);
-    # the Basic CNN baseline has vote weight 0, so the ensemble is VGG16's head.
+    # The shown numbers are the trained members' calibrated outputs on these patches (computed here with Keras
+    # alone); the Basic CNN baseline has vote weight 0, so the ensemble is VGG16's head.
     expected = _members_on_the_staged_patches(trained_bundle, staged)
     assert set(expected) == {p.roi_id for p in result.patches}
     for row, patch in enumerate(result.patches):

@@ -301,7 +301,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     summary = {
         "files": files, "loaded": fuzzer.counts["loaded"], "typed": fuzzer.counts["typed"],
         "untyped": fuzzer.counts["untyped"], "crashes": fuzzer.counts["crash"], "hangs": fuzzer.counts["hang"],
-        "fallback_decodes": fuzzer.counts["fallback"], "seed": args.seed, "seconds": round(elapsed, 1), "jobs": args.jobs,
+        "fallback_decodes": fuzzer.counts["fallback"], "seed": args.seed, "seconds": round(elapsed, 1),
+        "jobs": args.jobs,
         "by_kind": {kind: dict(counts) for kind, counts in sorted(fuzzer.by_kind.items())},
     }
     print(json.dumps(summary))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 BYTE_OPERATORS = ("bit_flip", "byte_change", "length_field", "truncate", "insert", "delete", "zero_run")
-JSON_OPERATORS = ("json_value", "json_drop")
+JSON_OPERATORS = ("json_value", "json_drop", "json_deep", "json_bignum")
 
 _PIXEL_TAG = b"\xe0\x7f\x10\x00"
 _ITEM_TAG = b"\xfe\xff\x00\xe0"
@@ -142,7 +142,14 @@ def _json_nodes(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]
     return nodes
 
 
-def _json_mutation(data: bytes, rng: random.Random, drop: bool) -> bytes:
+_PLACEHOLDER = "\u0000fuzz\u0000"
+_HOSTILE_TEXT = {
+    "json_deep": lambda rng: (lambda depth: "[" * depth + "]" * depth)(rng.choice((200, 5000, 100000))),
+    "json_bignum": lambda rng: rng.choice(("9" * 5000, "1e999999", "-0." + "0" * 5000 + "1")),
+}
+
+
+def _json_mutation(data: bytes, rng: random.Random, operator: str) -> bytes:
     document = json.loads(data.decode("utf-8"))
     nodes = [n for n in _json_nodes(document) if n]
     if not nodes:
@@ -152,8 +159,13 @@ def _json_mutation(data: bytes, rng: random.Random, drop: bool) -> bytes:
     for key in path[:-1]:
         parent = parent[key]
     key = path[-1]
-    if drop:
+    if operator == "json_drop":
         del parent[key]
+    elif operator in _HOSTILE_TEXT:
+        parent[key] = _PLACEHOLDER
+        text = json.dumps(document, indent=1)
+        hostile = _HOSTILE_TEXT[operator](rng)
+        return text.replace(json.dumps(_PLACEHOLDER), hostile, 1).encode("utf-8")
     else:
         old = parent[key]
         odd = rng.choice(_ODD_VALUES)
@@ -170,12 +182,12 @@ def mutate(source: Source, rng: random.Random) -> tuple[bytes, list[str]]:
     json_kind = source.kind in ("autosave", "manifest")
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         if json_kind and rng.random() < 0.5:
-            drop = rng.random() < 0.3
+            operator = rng.choices(JSON_OPERATORS, weights=(6, 3, 1, 1))[0]
             try:
-                data = bytearray(_json_mutation(bytes(data), rng, drop))
-                operations.append("json_drop" if drop else "json_value")
+                data = bytearray(_json_mutation(bytes(data), rng, operator))
+                operations.append(operator)
                 continue
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):
                 pass  # an earlier operator broke the JSON: fall through to a byte operator
         if not data:
             break

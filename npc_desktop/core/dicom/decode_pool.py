@@ -13,6 +13,7 @@ process instead (faster to start; a decoder panic is still caught, a hard crash 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -24,6 +25,8 @@ from typing import Any, Callable, Optional
 
 from npc_desktop.core.dicom.decoders import PROPAGATE, DecodedPixels, describe_failure, read_and_decode
 from npc_desktop.core.dicom.errors import PixelDataError
+
+_log = logging.getLogger(__name__)
 
 IN_PROCESS_ENV = "NPC_DESKTOP_DECODE_IN_PROCESS"
 DEFAULT_TIMEOUT_S = 60.0
@@ -83,14 +86,28 @@ class DecodePool:
         self._lock = threading.Lock()
         self._executor: Optional[ProcessPoolExecutor] = None
         self.restarts = 0
+        self.available: Optional[bool] = None
+        """None until the first call; False when worker processes cannot start in this program."""
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=self._context, initializer=_prepare_worker
-                )
+                executor = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_prepare_worker)
+                if self.available is None:
+                    self.available = self._starts(executor)
+                self._executor = executor
             return self._executor
+
+    def _starts(self, executor: ProcessPoolExecutor) -> bool:
+        """Whether worker processes can start here at all (a ``__main__`` read from stdin cannot be re-imported)."""
+        try:
+            executor.submit(os.getpid).result(timeout=max(self.timeout_s, 30.0))
+            return True
+        except PROPAGATE:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - any failure to start means: decode in this process
+            _log.warning("decoder worker processes cannot start (%s); decoding in the app's process", exc)
+            return False
 
     def _discard(self, executor: ProcessPoolExecutor, *, kill: bool) -> None:
         with self._lock:
@@ -117,6 +134,8 @@ class DecodePool:
         """
         for _ in range(3):
             executor = self._current()
+            if not self.available:
+                return fn(*args)
             try:
                 future = executor.submit(fn, *args)
                 break

@@ -50,7 +50,9 @@ class DecodedPixels:
 
 def describe_failure(exc: BaseException) -> str:
     """One line naming an exception's type and the first line of its message."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    # pydicom wraps a plugin's failure as "Unable to decode ... plugins:" followed by the reason
+    text = lines[1] if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "")
     name = exc.__class__.__name__
     return f"{name}: {text[:200]}" if text else name
 
@@ -106,7 +108,11 @@ def decode_dataset(ds: pydicom.Dataset, name: str) -> DecodedPixels:
         except PROPAGATE:
             raise
         except BaseException as exc:  # a native decoder's panic is a BaseException: catch it here
-            failures.append(f"{plugin}: {describe_failure(exc)}")
+            problem = describe_failure(exc)
+            repeated = f"{type(exc).__name__}: {plugin}: "  # pydicom prefixes a plugin's reason with its name
+            if problem.startswith(repeated):
+                problem = f"{type(exc).__name__}: " + problem[len(repeated):]
+            failures.append(f"{plugin}: {problem}")
             continue
         return DecodedPixels(np.asarray(array), plugin, tuple(failures))
     raise PixelDataError(name, f"pixel data cannot be decoded ({label}); " + "; ".join(failures))

@@ -206,7 +206,8 @@ def _decoder_counts(
         decoder, failed = decoded_by[id(header)]
         counts[decoder] = counts.get(decoder, 0) + 1
         if failed:
-            warnings.append(f"{header.ref.display_name}: decoded by {decoder} after " + "; ".join(failed))
+            name = Path(header.ref.member or header.ref.path).name
+            warnings.append(f"{name}: decoded by {decoder} after " + "; ".join(failed))
     return counts
 
 

@@ -93,15 +93,15 @@ class DecodePool:
         with self._lock:
             if self._executor is None:
                 executor = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_prepare_worker)
-                if self.available is None:
-                    self.available = self._starts(executor)
+                # Start a worker now, so that a call's time limit never includes a worker's start-up.
+                self.available = self._starts(executor)
                 self._executor = executor
             return self._executor
 
     def _starts(self, executor: ProcessPoolExecutor) -> bool:
         """Whether worker processes can start here at all (a ``__main__`` read from stdin cannot be re-imported)."""
         try:
-            executor.submit(os.getpid).result(timeout=max(self.timeout_s, 30.0))
+            executor.submit(os.getpid).result(timeout=max(self.timeout_s, 60.0))
             return True
         except PROPAGATE:
             raise

@@ -57,7 +57,11 @@ def _dicom_sources(data_dir: Path, demo_dir: Path) -> list[Source]:
                 continue
             data = path.read_bytes()
             name = "-".join(filter(None, (prefix, path.parent.name, path.stem)))[-60:]
-            sources.append(Source(name, data, "dicom", dicom_weight(data)))
+            siblings = ()
+            if prefix:  # demo slices also go in among five intact slices of their series
+                same_series = sorted(p for p in path.parent.iterdir() if p != path and p.suffix == ".dcm")
+                siblings = tuple(p.read_bytes() for p in same_series[:5])
+            sources.append(Source(name, data, "dicom", dicom_weight(data), siblings))
     return sources
 
 
@@ -192,6 +196,10 @@ class Fuzzer:
         if source.kind == "dicom":
             job["path"] = str(folder / f"{source.name}.dcm")
             Path(job["path"]).write_bytes(data)
+            if source.siblings and rng.random() < 0.5:
+                for number_in_series, sibling in enumerate(source.siblings):
+                    (folder / f"intact-{number_in_series}.dcm").write_bytes(sibling)
+                job["path"] = str(folder)
         elif source.kind == "autosave":
             job.update(path=str(folder / "autosave.json"), study=self.study)
             Path(job["path"]).write_bytes(data)
@@ -276,8 +284,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         sources.append(Source("manifest.json", (bundle / "manifest.json").read_bytes(), "manifest", 1.0))
         sources.append(Source("cnn_a.keras", (bundle / "cnn_a.keras").read_bytes(), "weights", 1.0))
         dicom_weight_total = sum(s.weight for s in sources if s.kind == "dicom")
-        sources = [Source(s.name, s.data, s.kind, dicom_weight_total * 0.04 if s.kind != "dicom" else s.weight)
-                   for s in sources]
+        sources = [Source(s.name, s.data, s.kind, dicom_weight_total * 0.04 if s.kind != "dicom" else s.weight,
+                          s.siblings) for s in sources]
         setup_s = time.monotonic() - started
         fuzzer = Fuzzer(args, work, sources, study, bundle)
         fuzzer.deadline = time.monotonic() + max(1.0, args.seconds - setup_s)

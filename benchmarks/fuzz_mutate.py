@@ -29,12 +29,17 @@ _RLE_MARK = b"1.2.840.10008.1.2.5"
 
 @dataclass(frozen=True)
 class Source:
-    """One corpus file: its bytes, a short name, its kind, and its weight in the draw."""
+    """One corpus file: its bytes, a short name, its kind, and its weight in the draw.
+
+    ``siblings`` are intact files of the same series: a mutant may be loaded among them, as one bad
+    slice of a series (the loader's threaded path, where a bad slice is skipped, not fatal).
+    """
 
     name: str
     data: bytes
     kind: str  # "dicom", "autosave", "manifest", "weights"
     weight: float = 1.0
+    siblings: tuple[bytes, ...] = ()
 
 
 def _pixel_start(data: bytes) -> int:

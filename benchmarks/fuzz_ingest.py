@@ -9,7 +9,7 @@ message), untyped (any other exception, or a broken promise such as a half-loade
 (the child died) and hang (no answer within the time limit). Failing inputs are kept as
 ``<outcome>-s<seed>-<number>-<source>.<ext>``: the seed and number make the same mutant again.
 
-Usage: python benchmarks/fuzz_ingest.py [--seed N] [--seconds S] [--jobs N] [--out DIR]
+Usage: python benchmarks/fuzz_ingest.py [--seed N] [--seconds S] [--jobs N] [--out DIR] [--only NUMBER]
 
 The last line printed is one JSON object with the keys files, untyped, crashes, hangs (and more).
 """
@@ -178,7 +178,7 @@ class Fuzzer:
         self.weights = [s.weight for s in sources]
         self.study = study
         self.bundle = bundle
-        self.counter = itertools.count()
+        self.counter = iter([args.only]) if args.only is not None else itertools.count()
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.by_kind: dict[str, Counter[str]] = {}
@@ -237,7 +237,10 @@ class Fuzzer:
                     child = Child(self.root)
                     if not child.ready:
                         raise RuntimeError("a fuzz child process did not start; run it with --child to see why")
-                number = next(self.counter)
+                with self.lock:
+                    number = next(self.counter, None)
+                if number is None:
+                    break
                 job, source, data = self.make_job(number, slot)
                 limit = self.args.timeout * (3 if source.kind in ("manifest", "weights") else 1)
                 answer = child.run(job, limit)
@@ -245,6 +248,9 @@ class Fuzzer:
                     child = None
                     shutil.rmtree(job["cleanup"][0], ignore_errors=True)
                 self.record(job, source, data, answer)
+                if self.args.only is not None:
+                    print(f"mutant {number} ({source.kind} {source.name}, {','.join(job['ops'])}): "
+                          f"{answer['outcome']}: {answer.get('detail', '')}")
         finally:
             if child is not None:
                 child.close()
@@ -258,6 +264,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds one mutant may take")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of real DICOM files")
     parser.add_argument("--out", type=Path, default=Path("fuzz-failures"), help="where failing inputs go")
+    parser.add_argument("--only", type=int, help="run only this mutant number (to reproduce a kept failure)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

@@ -181,7 +181,19 @@ def _json_mutation(data: bytes, rng: random.Random, operator: str) -> bytes:
 
 
 def mutate(source: Source, rng: random.Random) -> tuple[bytes, list[str]]:
-    """Apply one to three operators to a source's bytes; returns the bytes and the operator names."""
+    """Apply one to three operators to a source's bytes; returns the bytes and the operator names.
+
+    An operator can leave the bytes as they were (a byte set to its own value); then more operators
+    follow, so that every mutant differs from its source.
+    """
+    for _ in range(20):
+        data, operations = _mutate_once(source, rng)
+        if data != source.data:
+            break
+    return data, operations
+
+
+def _mutate_once(source: Source, rng: random.Random) -> tuple[bytes, list[str]]:
     data = bytearray(source.data)
     operations: list[str] = []
     json_kind = source.kind in ("autosave", "manifest")

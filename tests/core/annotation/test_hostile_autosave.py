@@ -16,8 +16,13 @@ FUZZ_DIR = Path(__file__).resolve().parents[2] / "data" / "fuzz"
 STUDY = "1.2.826.0.1.3680043.8.498.1"
 
 
-@pytest.mark.parametrize("name", ["autosave_deep_nesting.json", "autosave_5000_digit_number.json"])
-def test_a_hostile_autosave_file_is_moved_aside_with_a_message(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(("name", "reason"), [
+    ("autosave_deep_nesting.json", "not valid JSON: nested too deeply"),
+    ("autosave_5000_digit_number.json", "not valid JSON: Exceeds the limit (4300 digits)"),
+    ("autosave_measurement_type_list.json", "invalid content: measurements[0].type: [None] is not one of"),
+    ("autosave_measurement_type_object.json", "invalid content: measurements[0].type: {'': None} is not one of"),
+])
+def test_a_hostile_autosave_file_is_moved_aside_with_a_message(tmp_path: Path, name: str, reason: str) -> None:
     raw = (FUZZ_DIR / name).read_bytes()
     store = AnnotationStore(tmp_path)
     path = store.path_for(STUDY)
@@ -25,7 +30,7 @@ def test_a_hostile_autosave_file_is_moved_aside_with_a_message(tmp_path: Path, n
     result = store.load(STUDY)
     assert result.source is LoadSource.NEW and len(result.annotations) == 0
     (problem,) = result.problems
-    assert "not valid JSON" in problem.reason and str(path) in result.message
+    assert problem.reason.startswith(reason) and str(path) in result.message
     assert problem.moved_to is not None and problem.moved_to.read_bytes() == raw
     assert not path.exists()
 

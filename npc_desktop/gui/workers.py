@@ -67,7 +67,9 @@ class Job(QRunnable):
             self.signals.failed.emit(self.job_id, str(exc))
         except MemoryError:
             self.signals.failed.emit(self.job_id, "not enough memory for this series")
-        except Exception as exc:  # the user gets a message, the log gets the traceback
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # a native extension's panic is a BaseException; the user gets a message
             log.exception("background job %d failed", self.job_id)
             self.signals.failed.emit(self.job_id, f"unexpected error: {exc.__class__.__name__}: {exc}")
         else:

@@ -320,7 +320,7 @@ def measurement_from_dict(data: Any, *, where: str = "measurement") -> Measureme
         Naming the invalid field, including an unknown ``type``.
     """
     kind = data.get("type") if isinstance(data, dict) else None
-    if kind not in _MEASUREMENT_TYPES:
+    if not isinstance(kind, str) or kind not in _MEASUREMENT_TYPES:  # a list or object would not even hash
         if not isinstance(data, dict):
             raise AnnotationError(where, f"must be an object, got {type(data).__name__}")
         raise AnnotationError(f"{where}.type", f"{kind!r} is not one of 'ruler', 'node_axes'")

@@ -203,8 +203,9 @@ class AnnotationStore:
     def _parse(path: Path, raw: bytes, study_instance_uid: str) -> AnnotationSet:
         try:
             data: Any = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CorruptAnnotationFile(path, f"not valid JSON: {exc}") from exc
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 5,000-digit number, deep nesting
+            text = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+            raise CorruptAnnotationFile(path, f"not valid JSON: {text}") from None
         try:
             annotations = AnnotationSet.from_dict(data)
         except AnnotationError as exc:

@@ -152,7 +152,7 @@ class StudyLock:
             return None, {}
         try:
             info = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # bad UTF-8 or JSON, huge numbers, deep nesting
             return raw, {}
         return raw, info if isinstance(info, dict) else {}
 

@@ -17,7 +17,7 @@ from npc_desktop.core.dicom.index import (
     StudyInfo,
     index_path,
 )
-from npc_desktop.core.dicom.loader import load_path, load_series, read_instance_pixels
+from npc_desktop.core.dicom.loader import decode_instance, load_path, load_series, read_instance_pixels
 from npc_desktop.core.dicom.volume import SeriesMeta, SliceRef, Volume
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "load_path",
     "load_series",
     "read_instance_pixels",
+    "decode_instance",
     "SeriesMeta",
     "SliceRef",
     "Volume",

@@ -10,14 +10,18 @@ from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
-import pydicom
 
+from npc_desktop.core.dicom.decode_pool import decode_file
+from npc_desktop.core.dicom.decoders import DecodedPixels, syntax_label
 from npc_desktop.core.dicom.errors import InconsistentSeriesError, PixelDataError
 from npc_desktop.core.dicom.headers import InstanceHeader, PixelLayout
 from npc_desktop.core.dicom.index import SeriesInfo, StudyIndex, index_path
 from npc_desktop.core.dicom.memory import empty_large
 from npc_desktop.core.dicom.volume import SeriesMeta, SliceRef, Volume
 from npc_desktop.core.progress import CancelToken, OperationCancelled, ProgressCallback, check_cancelled
+
+NATIVE_DECODER = "native"
+"""The decoder name of uncompressed pixel data read straight from the file."""
 
 _READ_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))
 
@@ -57,25 +61,43 @@ def _read_native(header: InstanceHeader, archive: Optional[zipfile.ZipFile]) -> 
     return array.reshape(shape)
 
 
-def _read_encoded(header: InstanceHeader, archive: Optional[zipfile.ZipFile]) -> np.ndarray:
+def _read_encoded(header: InstanceHeader) -> DecodedPixels:
     layout = header.layout
     assert layout is not None
-    try:
-        with header.ref.open(archive) as fp:
-            ds = pydicom.dcmread(fp)
-            array = ds.pixel_array
-    except PixelDataError:
-        raise
-    except Exception as exc:  # decoders raise many types; all mean "cannot decode"
-        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise PixelDataError(
-            header.ref.display_name,
-            f"pixel data cannot be decoded ({layout.transfer_syntax_uid}): {message}",
-        ) from exc
-    frames = layout.number_of_frames
-    if frames == 1 and array.shape[:2] == (layout.rows, layout.columns):
+    decoded = decode_file(
+        str(header.ref.path), header.ref.member, header.ref.display_name, syntax_label(layout.transfer_syntax_uid)
+    )
+    array = decoded.array
+    if layout.number_of_frames == 1 and array.shape[:2] == (layout.rows, layout.columns):
         array = array[np.newaxis]
-    return array
+    return DecodedPixels(array, decoded.decoder, decoded.failures)
+
+
+def decode_instance(header: InstanceHeader, archive: Optional[zipfile.ZipFile] = None) -> DecodedPixels:
+    """Decode one instance's pixel data and say which decoder did it.
+
+    Uncompressed pixel data is read straight from the recorded file offset (decoder
+    ``"native"``); every other transfer syntax goes through pydicom's decoders, tried in turn,
+    in the decode pool's worker processes (see :mod:`~npc_desktop.core.dicom.decode_pool`).
+
+    Raises
+    ------
+    PixelDataError
+        If the data is missing, truncated or cannot be decoded by any decoder.
+    """
+    layout = header.layout
+    if layout is None or not header.has_pixels:
+        raise PixelDataError(header.ref.display_name, "the object has no pixel data")
+    try:
+        if layout.is_native:
+            return DecodedPixels(_read_native(header, archive), NATIVE_DECODER)
+        return _read_encoded(header)
+    except PixelDataError as exc:
+        if exc.path is None:
+            raise PixelDataError(header.ref.display_name, exc.problem) from exc
+        raise
+    except OSError as exc:
+        raise PixelDataError(header.ref.display_name, f"cannot read the file: {exc}") from exc
 
 
 def read_instance_pixels(
@@ -83,27 +105,14 @@ def read_instance_pixels(
 ) -> np.ndarray:
     """Decode one instance's pixel data as (frames, rows, columns[, samples]).
 
-    Uncompressed pixel data is read straight from the recorded file offset; every other
-    transfer syntax goes through pydicom's decoders (pylibjpeg, RLE, deflate).
+    See :func:`decode_instance`, which also says which decoder decoded it.
 
     Raises
     ------
     PixelDataError
         If the data is missing, truncated or cannot be decoded.
     """
-    layout = header.layout
-    if layout is None or not header.has_pixels:
-        raise PixelDataError(header.ref.display_name, "the object has no pixel data")
-    try:
-        if layout.is_native:
-            return _read_native(header, archive)
-        return _read_encoded(header, archive)
-    except PixelDataError as exc:
-        if exc.path is None:
-            raise PixelDataError(header.ref.display_name, exc.problem) from exc
-        raise
-    except OSError as exc:
-        raise PixelDataError(header.ref.display_name, f"cannot read the file: {exc}") from exc
+    return decode_instance(header, archive).array
 
 
 def _to_gray(frames: np.ndarray) -> np.ndarray:
@@ -183,6 +192,25 @@ def _reads_in_place(header: InstanceHeader) -> bool:
     )
 
 
+def _decoder_counts(
+    instances: list[InstanceHeader],
+    decoded_by: dict[int, tuple[str, tuple[str, ...]]],
+    failures: dict[int, str],
+    warnings: list[str],
+) -> dict[str, int]:
+    """How many instances each decoder decoded; a warning for each file a fallback decoder saved."""
+    counts: dict[str, int] = {}
+    for header in instances:
+        if id(header) in failures or id(header) not in decoded_by:
+            continue
+        decoder, failed = decoded_by[id(header)]
+        counts[decoder] = counts.get(decoder, 0) + 1
+        if failed:
+            name = Path(header.ref.member or header.ref.path).name
+            warnings.append(f"{name}: decoded by {decoder} after " + "; ".join(failed))
+    return counts
+
+
 def load_series(
     series: SeriesInfo,
     *,
@@ -225,6 +253,7 @@ def load_series(
     dtype = _native_dtype(layout).newbyteorder("=")
     voxels = empty_large((len(series.frames), layout.rows, layout.columns), dtype)
     failures: dict[int, str] = {}
+    decoded_by: dict[int, tuple[str, tuple[str, ...]]] = {}
     lock = threading.Lock()
     done = [0]
     archives: dict[tuple[int, Path], zipfile.ZipFile] = {}
@@ -254,8 +283,11 @@ def load_series(
         try:
             if _reads_in_place(header) and header.layout == layout:
                 read_in_place(header, targets[0][0])
+                decoded_by[id(header)] = (NATIVE_DECODER, ())
             else:
-                pixels = read_instance_pixels(header, archive_for(header))
+                decoded = decode_instance(header, archive_for(header))
+                decoded_by[id(header)] = (decoded.decoder, decoded.failures)
+                pixels = decoded.array
                 if pixels.ndim == 4:
                     pixels = _to_gray(pixels)
                 for slot, frame_index in targets:
@@ -310,6 +342,7 @@ def load_series(
     warnings = list(series.warnings)
     if skipped:
         warnings.append(f"{len(skipped)} file(s) could not be decoded; their slices are shown blank")
+    decoders = _decoder_counts(instances, decoded_by, failures, warnings)
     if layout.samples_per_pixel > 1:
         warnings.append("colour images were converted to greyscale for display")
     spacing, origin, direction = _geometry(series, warnings)
@@ -325,6 +358,7 @@ def load_series(
         invert=layout.photometric == "MONOCHROME1",
         warnings=warnings,
         skipped=skipped,
+        decoders=decoders,
     )
 
 
@@ -346,4 +380,4 @@ def load_path(
     return index, load_series(series, progress=progress, cancel=cancel)
 
 
-__all__ = ["load_series", "load_path", "read_instance_pixels", "OperationCancelled"]
+__all__ = ["decode_instance", "load_series", "load_path", "read_instance_pixels", "OperationCancelled"]

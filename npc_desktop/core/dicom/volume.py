@@ -60,6 +60,10 @@ class Volume:
         The stored image behind each slice, in slice order.
     window
         (centre, width) from the header, or None.
+    skipped
+        (file, problem) for each file whose pixel data could not be decoded.
+    decoders
+        Files decoded per decoder, e.g. ``{"pylibjpeg": 119, "pydicom": 1}``.
     """
 
     voxels: np.ndarray
@@ -72,6 +76,8 @@ class Volume:
     invert: bool = False
     warnings: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    decoders: dict[str, int] = field(default_factory=dict)
+    """How many of the series' files each decoder decoded (``"native"`` for uncompressed data)."""
 
     def __post_init__(self) -> None:
         if self.voxels.ndim != 3:

@@ -190,7 +190,7 @@ def _bundle_files(directory: Path) -> Optional[set[str]]:
         data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
         members = data["members"]
         files = {str(member["weights_file"]) for member in members}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     if not isinstance(data.get("class_names"), list):
         return None

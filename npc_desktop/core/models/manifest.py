@@ -362,7 +362,7 @@ def read_manifest(bundle_dir: Path) -> BundleManifest:
     path = _manifest_path(bundle_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 5,000-digit number, deep nesting
         raise ManifestError(path, f"not valid JSON ({exc.__class__.__name__}: {str(exc)[:120]})") from None
     except OSError as exc:
         raise ManifestError(path, f"cannot be read ({exc.strerror or exc})") from None

@@ -117,6 +117,8 @@ class MemberEntry:
         This member's evaluation figures (free form).
     channels
         ``"grey3"``: the grey patch repeated to three channels.
+    onnx
+        Optional ``{"file", "sha256", "size_bytes"}`` of the member's ONNX graph (:mod:`.onnx_bundle`).
     """
 
     name: str
@@ -130,6 +132,7 @@ class MemberEntry:
     vote_weight: float = 1.0
     metrics: dict[str, Any] = field(default_factory=dict)
     channels: str = "grey3"
+    onnx: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form."""
@@ -145,6 +148,7 @@ class MemberEntry:
             "size_bytes": self.size_bytes,
             "vote_weight": self.vote_weight,
             "metrics": dict(self.metrics),
+            **({"onnx": dict(self.onnx)} if self.onnx else {}),
         }
 
     @classmethod
@@ -185,7 +189,22 @@ class MemberEntry:
         if weight < 0:
             raise _fail(f"{where}vote_weight", "must be >= 0", path)
         metrics = _get(data, "metrics", dict, where, path)
-        return cls(name, architecture, input_size, preprocess, cam_layer, weights_file, sha, size, weight, metrics, channels)
+        onnx = _onnx_entry(data["onnx"], f"{where}onnx.", path) if data.get("onnx") is not None else None
+        return cls(name, architecture, input_size, preprocess, cam_layer, weights_file, sha, size, weight, metrics,
+                   channels, onnx)
+
+
+def _onnx_entry(data: Any, where: str, path: Optional[Path]) -> dict[str, Any]:
+    """Validate a member's optional ``onnx`` object: an ``.onnx`` file name, its SHA-256 and size."""
+    if not isinstance(data, Mapping):
+        raise _fail(where.rstrip("."), "must be an object with file, sha256 and size_bytes", path)
+    file, sha, size = (_get(data, key, kind, where, path) for key, kind in (("file", str), ("sha256", str),
+                                                                               ("size_bytes", int)))
+    if Path(file).name != file or not file.endswith(".onnx") or file.startswith("."):
+        raise _fail(f"{where}file", f"{file!r} must be an .onnx file name in the bundle folder", path)
+    if not _SHA_RE.match(sha) or size <= 0:
+        raise _fail(f"{where}sha256", "must be 64 lowercase hex digits of a non-empty file", path)
+    return {"file": file, "sha256": sha, "size_bytes": size}
 
 
 @dataclass(frozen=True)
@@ -213,6 +232,10 @@ class BundleManifest:
     def vote_weights(self) -> tuple[float, ...]:
         """Soft-voting weights in manifest order."""
         return tuple(m.vote_weight for m in self.members)
+
+    def temperatures(self) -> tuple[float, ...]:
+        """Per-member softmax temperatures (1.0 each: this schema has no calibration)."""
+        return tuple(1.0 for _ in self.members)
 
     @property
     def patient_aggregation(self) -> str:

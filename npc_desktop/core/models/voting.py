@@ -12,7 +12,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-__all__ = ["soft_vote", "vote_class", "member_votes", "agreement", "aggregate_patient", "normalised_weights"]
+__all__ = [
+    "calibrated_probabilities",
+    "soft_vote", "vote_class", "member_votes", "agreement", "aggregate_patient", "normalised_weights"]
 
 
 def normalised_weights(count: int, weights: Optional[Sequence[float]] = None) -> np.ndarray:
@@ -29,6 +31,31 @@ def normalised_weights(count: int, weights: Optional[Sequence[float]] = None) ->
     if w.shape != (count,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise ValueError(f"weights must be {count} finite non-negative numbers, not all 0; got {list(w)}")
     return w / w.sum()
+
+
+def calibrated_probabilities(member_logits: np.ndarray, temperatures: Optional[Sequence[float]] = None) -> np.ndarray:
+    """Each member's softmax of its temperature-scaled logits: ``softmax(logits / T)``.
+
+    Parameters
+    ----------
+    member_logits
+        ``(m, n, k)`` pre-softmax class scores.
+    temperatures
+        One positive temperature per member; 1 (plain softmax) when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, n, k)`` float64 probabilities.
+    """
+    z = np.asarray(member_logits, dtype=np.float64)
+    t = np.ones(z.shape[0]) if temperatures is None else np.asarray(temperatures, dtype=np.float64)
+    if t.shape != (z.shape[0],) or not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError(f"temperatures must be {z.shape[0]} positive numbers, got {list(np.ravel(t))}")
+    z = z / t.reshape((-1,) + (1,) * (z.ndim - 1))
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def soft_vote(member_probabilities: np.ndarray, weights: Optional[Sequence[float]] = None) -> np.ndarray:

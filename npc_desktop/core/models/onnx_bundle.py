@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from npc_desktop.core.fileio import write_bytes_atomically
 from npc_desktop.core.models.errors import BundleError, BundleIntegrityError
@@ -33,12 +33,12 @@ def has_onnx_graphs(manifest: BundleManifest) -> bool:
 def export_models_onnx(
     directory: Union[str, Path],
     manifest: BundleManifest,
-    models: Sequence[Any],
+    models: Union[Sequence[Any], Mapping[str, Any]],
     *,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
 ) -> BundleManifest:
-    """Export ``models`` (in manifest order) into the bundle folder and rewrite its manifest.
+    """Export ``models`` (in manifest order, or by member name) into the bundle folder; rewrite its manifest.
 
     Returns
     -------
@@ -48,6 +48,8 @@ def export_models_onnx(
     from npc_desktop.core.models.onnx_export import export_member_onnx
 
     root = Path(directory)
+    if isinstance(models, Mapping):
+        models = [models[m.name] for m in manifest.members]
     members = []
     for index, (entry, model) in enumerate(zip(manifest.members, models)):
         check_cancelled(cancel)

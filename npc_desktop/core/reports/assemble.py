@@ -222,6 +222,7 @@ def report_content(
         members=tuple(names[m] for m in result.member_names),
         validation_metrics=metrics,
         untrained_demo=result.untrained_demo,
+        device=result.device,
     )
     aggregation = {"mean": "mean of the patch probabilities", "median": "median of the patch probabilities",
                    "vote": "majority of the patch classes"}.get(result.patient.aggregation, result.patient.aggregation)

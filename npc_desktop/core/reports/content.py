@@ -145,6 +145,8 @@ class ModelDetails:
     members: tuple[str, ...]
     validation_metrics: dict[str, float] = field(default_factory=dict)
     untrained_demo: bool = False
+    device: str = ""
+    """Runtime and device that ran the models (``"CPU: ONNX Runtime 1.20.1, CPUExecutionProvider, 2 threads"``)."""
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,9 @@ def demo_bundle_for(
     return bundle
 
 
-def make_ensemble(bundle: ModelBundle, vote_weights: Sequence[float], runtime: Optional[str] = None) -> tuple[Any, str, str]:
+def make_ensemble(
+    bundle: ModelBundle, vote_weights: Sequence[float], runtime: Optional[str] = None
+) -> tuple[Any, str, str]:
     """The ensemble for a loaded bundle: ``(ensemble, device line, runtime)``.
 
     ``runtime`` defaults to ``"tf"`` when the bundle holds Keras members, else ``"onnx"``.

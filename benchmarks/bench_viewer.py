@@ -10,6 +10,8 @@ Figures (issue 3):
   ``python -c "import PySide6.QtWidgets"`` process. Target: <= 2 s.
 - peak memory with the series open and scrolled through: peak RSS minus the RSS of the same
   process with the window shown and nothing open; target <= 2x the voxel array's size.
+- models ready (issue 19): process start to the staging models loaded (the default ONNX Runtime,
+  untrained demo members from the cached ONNX bundle, built beforehand if missing); target <= 5 s.
 
 The last line printed is one JSON object with the figures.
 
@@ -63,6 +65,35 @@ window.first_image_shown.connect(shown)
 window.session.error_occurred.connect(lambda *a: (print("ERROR", *a, flush=True), qapp.exit(1)))
 sys.exit(qapp.exec())
 """
+
+
+MODELS_CHILD = """
+import sys, time
+from npc_desktop.gui import app
+from npc_desktop.gui.staging.staging_state import ModelPhase
+qapp = app.create_application()
+window = app.create_main_window(None)
+def status(s):
+    if s.phase in (ModelPhase.READY, ModelPhase.FAILED):
+        print(f"MODELS {s.phase.value} {time.time():.6f} {'tensorflow' in sys.modules} {s.text}", flush=True)
+        window.close()
+        qapp.exit(0)
+window.session.staging.status_changed.connect(status)
+sys.exit(qapp.exec())
+"""
+
+
+def models_ready_time(env: dict[str, str]) -> tuple[float, bool, str]:
+    """Seconds from spawning the workstation to its staging models being ready; TF imported; status text."""
+    started = time.time()
+    result = subprocess.run([sys.executable, "-c", MODELS_CHILD], env=env, capture_output=True, text=True, timeout=600)
+    for line in result.stdout.splitlines():
+        if line.startswith("MODELS"):
+            _, phase, stamp, tensorflow, text = line.split(" ", 4)
+            if phase != "ready":
+                raise RuntimeError(f"models failed to load: {text}")
+            return float(stamp) - started, tensorflow == "True", text
+    raise RuntimeError(f"models never loaded: {result.stdout}\n{result.stderr[-2000:]}")
 
 
 def start_time(path: str, env: dict[str, str]) -> tuple[float, bool]:
@@ -242,6 +273,13 @@ def main() -> int:
         return 1
     mem = json.loads(memory.stdout.strip().splitlines()[-1])
 
+    from npc_desktop.core.models.demo_onnx import CACHE_ENV, demo_cache_dir, ensure_demo_onnx_bundle
+
+    ensure_demo_onnx_bundle()  # the one-time build (with TensorFlow) is not what is timed
+    models_env = dict(env, **{CACHE_ENV: str(demo_cache_dir())})
+    ready = [models_ready_time(models_env) for _ in range(args.starts)]
+    models_ready = statistics.median(t for t, _, _ in ready)
+
     ours, plain, size = slice_times(folder, args.steps)
     ms = 1000.0
     figures = {
@@ -267,6 +305,9 @@ def main() -> int:
         "voxel_array_mb": round(mem["voxel_bytes"] / 2**20, 1),
         "memory_growth_ratio_to_voxels": round((mem["peak"] - mem["baseline"]) / mem["voxel_bytes"], 2),
         "memory_target_ratio": 2.0,
+        "models_ready_s": round(models_ready, 3),
+        "models_ready_target_s": 5.0,
+        "models_ready_tensorflow_imported": any(tf for _, tf, _ in ready),
     }
     print(f"series: {folder} {mem['shape']} ({figures['voxel_array_mb']} MB of voxels)")
     print(f"next slice: median {figures['slice_ms_median']} ms, p95 {figures['slice_ms_p95']} ms over {args.steps} "
@@ -279,6 +320,8 @@ def main() -> int:
     print(f"memory: baseline {figures['memory_baseline_mb']} MB, peak {figures['memory_peak_mb']} MB, growth "
           f"{figures['memory_growth_mb']} MB = {figures['memory_growth_ratio_to_voxels']}x the voxel array "
           f"| target <= 2x")
+    print(f"models ready after launch: {figures['models_ready_s']} s (median of {args.starts}; {ready[0][2]}) | "
+          f"target <= 5 s | TensorFlow imported: {figures['models_ready_tensorflow_imported']}")
     print(json.dumps(figures))
     return 0
 

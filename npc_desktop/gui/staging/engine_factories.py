@@ -32,7 +32,9 @@ class EngineFactories:
 
     def demo_factory(self) -> EngineFactory:
         """The factory of the untrained demo engine."""
-        return self.demo() if self.demo is not None else demo_engine_factory(batch_size=BATCH_SIZE, runtime=self.runtime)
+        if self.demo is not None:
+            return self.demo()
+        return demo_engine_factory(batch_size=BATCH_SIZE, runtime=self.runtime)
 
     def bundle_factory(self, path: str) -> EngineFactory:
         """The factory of a bundle folder's engine."""

@@ -107,12 +107,14 @@ def test_manifest_onnx_entry_is_optional_and_validated(small_bundle_dir: Path, t
             BundleManifest.from_dict(data)
 
 
-def test_demo_onnx_bundle_is_built_once_and_rebuilt_when_damaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_onnx_bundle_is_built_once_and_rebuilt_when_damaged(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from npc_desktop.core.models import demo_onnx
 
     options: dict[str, Any] = {"architectures": ("basic_cnn",), "input_sizes": {"basic_cnn": 16}, "cache_dir": tmp_path}
     first = demo_onnx.ensure_demo_onnx_bundle(**options)
-    assert first.parent == tmp_path and first.name == f"demo-onnx-{demo_onnx.demo_onnx_key({'basic_cnn': 16}, architectures=('basic_cnn',))}"
+    key = demo_onnx.demo_onnx_key({"basic_cnn": 16}, architectures=("basic_cnn",))
+    assert first.parent == tmp_path and first.name == f"demo-onnx-{key}"
     assert read_manifest(first).untrained_demo
     builds: list[Path] = []
     real_build = demo_onnx._build

@@ -12,6 +12,7 @@ renamed into place, so a half-written copy is never used. Only that first build 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -130,6 +131,10 @@ def ensure_demo_onnx_bundle(
     target = parent / f"demo-onnx-{key}"
     if _complete(target):
         return target
+    if importlib.util.find_spec("tensorflow") is None:
+        raise BundleError(target, "the untrained demo models are made once with TensorFlow, which this "
+                          "inference-only build does not have", "run the full build once, or open a model bundle "
+                          "with ONNX graphs")
     parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".demo-onnx-{key}.tmp-", dir=parent))
     try:

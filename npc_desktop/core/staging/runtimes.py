@@ -9,10 +9,12 @@ and a device line that names the runtime, e.g. ``"CPU: ONNX Runtime 1.20.1, CPUE
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from npc_desktop.core.models.bundle import ModelBundle
+from npc_desktop.core.models.errors import ModelError
 from npc_desktop.core.models.manifest import manifest_sha256, read_manifest
 from npc_desktop.core.progress import CancelToken, ProgressCallback
 
@@ -29,9 +31,20 @@ RUNTIME_NAMES: dict[str, str] = {"onnx": "ONNX Runtime", "tf": "TensorFlow"}
 
 
 def check_runtime(runtime: str) -> str:
-    """``runtime`` if it is one of :data:`RUNTIMES`, else ValueError naming the choices."""
+    """``runtime`` if it is one of :data:`RUNTIMES` and installed, else an error naming the problem.
+
+    Raises
+    ------
+    ValueError
+        An unknown runtime.
+    ModelError
+        ``"tf"`` in the inference-only build (no TensorFlow installed).
+    """
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if runtime == "tf" and importlib.util.find_spec("tensorflow") is None:
+        raise ModelError("the TensorFlow runtime needs the full build with TensorFlow; this is the inference-only "
+                         "build: use the ONNX runtime")
     return runtime
 
 

@@ -88,9 +88,7 @@ def demo_bundle_for(
     from npc_desktop.core.models.demo_onnx import ensure_demo_onnx_bundle
 
     path = ensure_demo_onnx_bundle(input_sizes=input_sizes, seed=seed, progress=progress, cancel=cancel)
-    bundle = load_bundle_for(path, "onnx")
-    bundle.sha256 = f"random weights, seed {seed}"
-    return bundle
+    return load_bundle_for(path, "onnx")
 
 
 def make_ensemble(

@@ -29,7 +29,7 @@ __all__ = ["CACHE_ENV", "DEMO_ONNX_FORMAT", "demo_cache_dir", "demo_onnx_key", "
 CACHE_ENV = "NPC_DESKTOP_CACHE_DIR"
 """Environment variable that overrides the cache folder (tests, portable installs)."""
 
-DEMO_ONNX_FORMAT = 1
+DEMO_ONNX_FORMAT = 2
 """Bumped whenever the member graphs' layout changes, so older cached copies are rebuilt."""
 
 

@@ -23,6 +23,7 @@ from npc_desktop.core.models.errors import BundleError
 from npc_desktop.core.models.fused import FusedOutput
 from npc_desktop.core.models.manifest import BundleManifest
 from npc_desktop.core.models.numpy_cam import HeadGeometry, numpy_grad_cam
+from npc_desktop.core.models.onnx_export import decode_array
 from npc_desktop.core.models.voting import calibrated_probabilities, normalised_weights, soft_vote
 
 __all__ = ["GPU_PROVIDERS", "choose_providers", "ort_device_description", "OnnxEnsemble"]
@@ -67,10 +68,8 @@ class _Member:
             self.geometry = HeadGeometry.from_json(meta["npc_desktop.head_geometry"])
             shape = self.session.get_inputs()[0].shape
             self.input_size = (int(shape[1]), int(shape[2]))
-            zeros = np.zeros((1, *self.input_size, 3), np.float32)
-            self.dense_kernel, self.logits_kernel = self.session.run(
-                ["head_dense_kernel", "logits_kernel"], {"patch": zeros}
-            )
+            self.dense_kernel = decode_array(meta["npc_desktop.head_dense_kernel"])
+            self.logits_kernel = decode_array(meta["npc_desktop.logits_kernel"])
         except Exception as exc:  # onnxruntime raises its own exception types; name the file
             text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise BundleError(path, f"cannot be used as a member's ONNX graph ({text})",
@@ -146,5 +145,4 @@ class OnnxEnsemble:
         return FusedOutput(probabilities, ensemble, classes, cams)
 
     def warm_up(self) -> None:
-        """Run a one-patch batch so the first real call is fast."""
-        self([np.zeros((1, r, c, 3), np.float32) for r, c in self.input_sizes], cam=True)
+        """Nothing to do: ONNX Runtime has no graph to trace, and its first call is as fast as the next."""

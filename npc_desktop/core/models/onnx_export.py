@@ -4,11 +4,12 @@ The graph is made with Keras' own ``model.export(path, format="onnx")`` (which d
 tf2onnx) from a view of the member with these outputs, in order (:data:`ONNX_OUTPUTS`):
 
 ``probabilities`` ``(n, k)``, ``logits`` ``(n, k)`` (pre-softmax), ``cam_activations``
-``(n, h, w, c)`` (the Grad-CAM layer), ``head_hidden`` ``(n, units)`` (the hidden ``Dense(relu)``
-output: its mask), then the two head kernels ``head_dense_kernel`` and ``logits_kernel`` as
-constant outputs, so that :mod:`.numpy_cam` can take the class score's gradient without TensorFlow.
-The input is ``patch`` ``(n, rows, cols, 3)`` float32 grey values 0..255, as for the Keras member.
-The file's metadata records the architecture, the Grad-CAM layer and the :class:`~.numpy_cam.HeadGeometry`.
+``(n, h, w, c)`` (the Grad-CAM layer) and ``head_hidden`` ``(n, units)`` (the hidden
+``Dense(relu)`` output: its mask). The input is ``patch`` ``(n, rows, cols, 3)`` float32 grey values
+0..255, as for the Keras member. The file's metadata records the architecture, the Grad-CAM layer,
+the :class:`~.numpy_cam.HeadGeometry` and the two head kernels (:func:`encode_array`), so that
+:mod:`.numpy_cam` can take the class score's gradient without TensorFlow and without running the
+graph to read them.
 
 Before the file is accepted, ONNX Runtime runs it on random patches and every output must equal
 Keras' within ``1e-4`` (absolute, or relative to the output's magnitude for large activations);
@@ -17,6 +18,7 @@ otherwise :class:`OnnxExportError` is raised and nothing is written.
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 from dataclasses import dataclass
@@ -28,12 +30,14 @@ import numpy as np
 from npc_desktop.core.models.errors import BundleError
 from npc_desktop.core.models.numpy_cam import head_geometry
 
-__all__ = ["ONNX_OUTPUTS", "EXPORT_TOLERANCE", "OnnxExportError", "ExportCheck", "export_member_onnx"]
+__all__ = ["ONNX_OUTPUTS", "HEAD_KERNELS", "EXPORT_TOLERANCE", "OnnxExportError", "ExportCheck", "export_member_onnx",
+           "encode_array", "decode_array"]
 
-ONNX_OUTPUTS: tuple[str, ...] = (
-    "probabilities", "logits", "cam_activations", "head_hidden", "head_dense_kernel", "logits_kernel",
-)
+ONNX_OUTPUTS: tuple[str, ...] = ("probabilities", "logits", "cam_activations", "head_hidden")
 """Output names of every member graph, in order."""
+
+HEAD_KERNELS: tuple[str, ...] = ("head_dense", "logits")
+"""Layers whose kernels the metadata holds, as ``npc_desktop.<layer>_kernel``."""
 
 EXPORT_TOLERANCE = 1e-4
 """Largest accepted difference between ONNX Runtime and Keras outputs."""
@@ -59,6 +63,19 @@ class ExportCheck:
     patches: int
 
 
+def encode_array(array: np.ndarray) -> str:
+    """A float32 array as metadata text: ``"rows,cols:"`` then base64 of its little-endian bytes."""
+    value = np.ascontiguousarray(array, dtype="<f4")
+    return ",".join(str(n) for n in value.shape) + ":" + base64.b64encode(value.tobytes()).decode("ascii")
+
+
+def decode_array(text: str) -> np.ndarray:
+    """The array of :func:`encode_array` text (ValueError if malformed)."""
+    shape_text, _, data = text.partition(":")
+    shape = tuple(int(n) for n in shape_text.split(","))
+    return np.frombuffer(base64.b64decode(data, validate=True), dtype="<f4").reshape(shape).astype(np.float32)
+
+
 def _multi_output_view(model: Any, cam_layer: str) -> Any:
     import keras
 
@@ -68,9 +85,8 @@ def _multi_output_view(model: Any, cam_layer: str) -> Any:
 
 
 def _finish_graph(raw: Path, target: Path, model: Any, architecture: str, cam_layer: str) -> None:
-    """Rename the outputs, add the head kernels as outputs and the metadata; write ``target``."""
+    """Rename the input and outputs, add the metadata (with the head kernels); write ``target``."""
     import onnx
-    from onnx import helper, numpy_helper
 
     graph_model = onnx.load(str(raw))
     graph = graph_model.graph
@@ -81,14 +97,10 @@ def _finish_graph(raw: Path, target: Path, model: Any, architecture: str, cam_la
         node.input[:] = [renames.get(name, name) for name in node.input]
     for value in (*graph.output, graph.input[0]):
         value.name = renames[value.name]
-    kernels = {"head_dense_kernel": model.get_layer("head_dense").get_weights()[0],
-               "logits_kernel": model.get_layer("logits").get_weights()[0]}
-    for name, value in kernels.items():
-        graph.initializer.append(numpy_helper.from_array(np.asarray(value, np.float32), f"{name}_value"))
-        graph.node.append(helper.make_node("Identity", [f"{name}_value"], [name], name=f"{name}_output"))
-        graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, list(value.shape)))
     metadata = {"npc_desktop.architecture": architecture, "npc_desktop.cam_layer": cam_layer,
                 "npc_desktop.head_geometry": head_geometry(model, cam_layer).to_json()}
+    for layer in HEAD_KERNELS:
+        metadata[f"npc_desktop.{layer}_kernel"] = encode_array(model.get_layer(layer).get_weights()[0])
     for key, value in metadata.items():
         entry = graph_model.metadata_props.add()
         entry.key, entry.value = key, value
@@ -102,7 +114,7 @@ def _compare(path: Path, view: Any, input_size: tuple[int, int], seed: int, patc
     x = np.random.default_rng(seed).uniform(0, 255, (patches, input_size[0], input_size[1], 3)).astype(np.float32)
     reference = [np.asarray(r) for r in view.predict(x, verbose=0)]
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    produced = session.run(list(ONNX_OUTPUTS[:4]), {"patch": x})
+    produced = session.run(list(ONNX_OUTPUTS), {"patch": x})
     diffs: dict[str, float] = {}
     for name, ref, out in zip(ONNX_OUTPUTS, reference, produced):
         if ref.shape != out.shape:

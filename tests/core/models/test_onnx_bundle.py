@@ -17,7 +17,7 @@ from npc_desktop.core.models.manifest import file_sha256, read_manifest
 def test_every_member_has_a_hashed_graph_with_the_documented_outputs(small_bundle_dir: Path) -> None:
     import onnxruntime
 
-    from npc_desktop.core.models.onnx_export import ONNX_OUTPUTS
+    from npc_desktop.core.models.onnx_export import ONNX_OUTPUTS, decode_array
 
     manifest = read_manifest(small_bundle_dir)
     for member in manifest.members:
@@ -30,6 +30,8 @@ def test_every_member_has_a_hashed_graph_with_the_documented_outputs(small_bundl
         meta = session.get_modelmeta().custom_metadata_map
         assert meta["npc_desktop.architecture"] == member.architecture
         assert meta["npc_desktop.cam_layer"] == member.cam_layer
+        kernel = decode_array(meta["npc_desktop.logits_kernel"])
+        assert kernel.dtype == np.float32 and kernel.shape[1] == len(manifest.class_names)
     assert (small_bundle_dir / "densenet121.keras").is_file()  # the Keras files stay
 
 

@@ -19,8 +19,8 @@ a fresh, empty home (user cache, data and settings folders in a temporary direct
    (the demo members are built and exported to ONNX with TensorFlow once, then ONNX Runtime
    stages); the inference-only build stages with ``--bundle DIR`` (``--onnx-bundle``, a bundle with
    ONNX graphs) and says in one line that ``--demo-bundle`` needs the full build the first time.
-5. Inference-only build: ``train`` and ``bundle export-onnx`` exit with status 2 and one line saying
-   they need the full build.
+5. Inference-only build: ``train``, ``bundle export-onnx`` and ``convert`` (NIfTI, SimpleITK) exit
+   with status 2 and one line saying they need the full build.
 6. On Linux, the bundle's ``install-desktop-entry.sh`` writes a menu entry whose Exec runs this
    bundle's executable.
 
@@ -208,7 +208,8 @@ def check_full_build_refusals(bundle: Bundle) -> Optional[str]:
         return None
     lines = []
     for argv in (["train", str(bundle.home), "-o", str(bundle.home / "out")],
-                 ["bundle", "export-onnx", str(bundle.home)]):
+                 ["bundle", "export-onnx", str(bundle.home)],
+                 ["convert", str(bundle.home), "-o", str(bundle.home / "volume.nii.gz")]):
         result = bundle.run(argv, TIMEOUT_S["index"])
         err = result.stderr.strip().splitlines()
         if result.returncode != 2 or len(err) != 1 or "needs the full build" not in err[0]:

@@ -70,20 +70,30 @@ def matmul_gflops(repeats: int) -> float:
     return 2.0 * n**3 / seconds / 1e9
 
 
+_PEAK_RSS_CHILD = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stderr.write(done.stderr)\n"
+    "print(done.stdout)\n"
+    "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+"""Runs the command as its own child and prints its exit status and peak RSS (KB) on the last line."""
+
+
 def cold_stage_seconds(runtime: str, study: Path, annotations: Path) -> tuple[float, float]:
     """Wall time and peak RSS (MB) of a fresh ``npc-desktop stage --json`` on one ROI with the demo bundle."""
     command = [sys.executable, "-m", "npc_desktop.cli", "stage", str(study), "--annotations", str(annotations),
                "--demo-bundle", "--runtime", runtime, "--json"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ),
-                          cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", _PEAK_RSS_CHILD, *command], capture_output=True, text=True,
+                          env=dict(os.environ), cwd=Path(__file__).resolve().parents[1])
     wall = time.perf_counter() - start
-    if done.returncode != 0:
+    *output, last = done.stdout.strip().splitlines()
+    status, peak_kb = (int(v) for v in last.split())
+    if status != 0:
         raise RuntimeError(f"npc-desktop stage --runtime {runtime} failed: {done.stderr[-1500:]}")
-    json.loads(done.stdout)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, (peak if peak > before else float("nan")) / 1024.0
+    json.loads("\n".join(output))
+    return wall, peak_kb / 1024.0
 
 
 def one_roi_study(folder: Path) -> tuple[Path, Path]:

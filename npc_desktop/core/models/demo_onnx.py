@@ -4,7 +4,8 @@
 ``$NPC_DESKTOP_CACHE_DIR`` or ``platformdirs.user_cache_dir("npc-desktop")`` and ``<key>`` is a
 SHA-256 prefix of everything that determines the bundle (member architectures and input sizes,
 seed, class names, this app's version and the graph format). A complete copy (its manifest valid,
-every ONNX graph's hash matching) is reused without TensorFlow; otherwise the members are built
+every ONNX graph present with its recorded size; the hashes are checked as the graphs load) is
+reused without TensorFlow; otherwise the members are built
 with random weights, written as a bundle, exported to ONNX (each checked against Keras) and
 renamed into place, so a half-written copy is never used. Only that first build needs TensorFlow.
 """
@@ -60,13 +61,21 @@ def demo_onnx_key(
 
 
 def _complete(folder: Path) -> bool:
-    from npc_desktop.core.models.onnx_bundle import verify_onnx_files
+    """Whether the manifest is valid and every graph it names is there with its recorded size.
+
+    The SHA-256 of each graph is checked when ONNX Runtime loads it (:class:`~.onnx_ensemble.OnnxEnsemble`),
+    so a launch hashes the graphs once.
+    """
+    from npc_desktop.core.models.manifest import read_manifest
+    from npc_desktop.core.models.onnx_bundle import require_onnx_entries
 
     try:
-        verify_onnx_files(folder)
+        manifest = require_onnx_entries(folder, read_manifest(folder))
     except BundleError:
         return False
-    return True
+    return all((folder / m.onnx["file"]).is_file()  # type: ignore[index]
+               and (folder / m.onnx["file"]).stat().st_size == m.onnx["size_bytes"]  # type: ignore[index]
+               for m in manifest.members)
 
 
 def _build(folder: Path, sizes: Mapping[str, Any], architectures: Sequence[str], seed: int,

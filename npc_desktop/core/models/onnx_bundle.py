@@ -17,10 +17,11 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from npc_desktop.core.fileio import write_bytes_atomically
 from npc_desktop.core.models.errors import BundleError, BundleIntegrityError
-from npc_desktop.core.models.manifest import MANIFEST_NAME, BundleManifest, file_sha256, read_manifest
+from npc_desktop.core.models.manifest import MANIFEST_NAME, BundleManifest, MemberEntry, file_sha256, read_manifest
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 
-__all__ = ["NO_ONNX_HINT", "add_onnx_graphs", "export_models_onnx", "verify_onnx_files", "has_onnx_graphs"]
+__all__ = ["NO_ONNX_HINT", "add_onnx_graphs", "export_models_onnx", "verify_onnx_files", "verify_onnx_member",
+           "require_onnx_entries", "has_onnx_graphs"]
 
 NO_ONNX_HINT = "add them with: npc-desktop bundle export-onnx DIR, or stage with --runtime tf"
 
@@ -99,19 +100,32 @@ def verify_onnx_files(
         A missing, truncated or altered graph file, named.
     """
     root = Path(directory)
-    manifest = manifest or read_manifest(root)
+    manifest = require_onnx_entries(root, manifest or read_manifest(root))
     total = len(manifest.members)
     for index, member in enumerate(manifest.members):
-        if not member.onnx:
-            raise BundleError(root / MANIFEST_NAME, f"member {member.name!r} has no ONNX graph", NO_ONNX_HINT)
-        path = root / member.onnx["file"]
-        if not path.is_file():
-            raise BundleIntegrityError(path, f"ONNX graph of member {member.name!r} is missing", NO_ONNX_HINT)
-        if path.stat().st_size != member.onnx["size_bytes"] or file_sha256(path) != member.onnx["sha256"]:
-            raise BundleIntegrityError(
-                path, "size or SHA-256 does not match the manifest (the file was altered or is damaged)",
-                "refusing to load it; copy the bundle again or run npc-desktop bundle export-onnx DIR",
-            )
+        verify_onnx_member(root, member)
         if on_file is not None:
             on_file(index + 1, total)
     return manifest
+
+
+def require_onnx_entries(directory: Path, manifest: BundleManifest) -> BundleManifest:
+    """``manifest`` if every member names an ONNX graph, else BundleError saying how to add them."""
+    for member in manifest.members:
+        if not member.onnx:
+            raise BundleError(Path(directory) / MANIFEST_NAME, f"member {member.name!r} has no ONNX graph",
+                              NO_ONNX_HINT)
+    return manifest
+
+
+def verify_onnx_member(directory: Path, member: MemberEntry) -> Path:
+    """The member's ONNX graph file, checked for presence, size and SHA-256 (BundleIntegrityError otherwise)."""
+    path = Path(directory) / member.onnx["file"]  # type: ignore[index]
+    if not path.is_file():
+        raise BundleIntegrityError(path, f"ONNX graph of member {member.name!r} is missing", NO_ONNX_HINT)
+    if path.stat().st_size != member.onnx["size_bytes"] or file_sha256(path) != member.onnx["sha256"]:  # type: ignore[index]
+        raise BundleIntegrityError(
+            path, "size or SHA-256 does not match the manifest (the file was altered or is damaged)",
+            "refusing to load it; copy the bundle again or run npc-desktop bundle export-onnx DIR",
+        )
+    return path

@@ -14,6 +14,7 @@ them, else the CPU provider (:func:`choose_providers`).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -23,6 +24,7 @@ from npc_desktop.core.models.errors import BundleError
 from npc_desktop.core.models.fused import FusedOutput
 from npc_desktop.core.models.manifest import BundleManifest
 from npc_desktop.core.models.numpy_cam import HeadGeometry, numpy_grad_cam
+from npc_desktop.core.models.onnx_bundle import require_onnx_entries, verify_onnx_member
 from npc_desktop.core.models.onnx_export import decode_array
 from npc_desktop.core.models.voting import calibrated_probabilities, normalised_weights, soft_vote
 
@@ -88,7 +90,8 @@ class OnnxEnsemble:
     Parameters
     ----------
     directory
-        The bundle folder (graphs already verified, :func:`~.onnx_bundle.verify_onnx_files`).
+        The bundle folder. Each graph's size and SHA-256 are checked against the manifest right
+        before its session is made; the next graph is hashed meanwhile, on another thread.
     manifest
         Its manifest.
     vote_weights
@@ -109,10 +112,10 @@ class OnnxEnsemble:
         providers: Optional[Sequence[str]] = None,
     ) -> None:
         self.providers = list(providers) if providers is not None else choose_providers()
-        self.members = [_Member(Path(directory) / m.onnx["file"], self.providers) for m in manifest.members
-                        if m.onnx]
-        if len(self.members) != len(manifest.members) or not self.members:
-            raise BundleError(directory, "not every member has an ONNX graph")
+        require_onnx_entries(Path(directory), manifest)
+        with ThreadPoolExecutor(1) as hashing:
+            checked = [hashing.submit(verify_onnx_member, Path(directory), m) for m in manifest.members]
+            self.members = [_Member(future.result(), self.providers) for future in checked]
         for member, entry in zip(self.members, manifest.members):
             if member.input_size != entry.input_size:
                 raise BundleError(Path(directory) / entry.onnx["file"],  # type: ignore[index]

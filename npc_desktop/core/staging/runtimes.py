@@ -66,11 +66,11 @@ def load_bundle_for(
 
         configure_tensorflow()
         return load_bundle(path, progress=progress, cancel=cancel)
-    from npc_desktop.core.models.onnx_bundle import verify_onnx_files
+    from npc_desktop.core.models.onnx_bundle import require_onnx_entries
 
+    # Each graph's size and SHA-256 are checked just before its session is made (OnnxEnsemble).
     root = Path(path)
-    manifest = read_manifest(root)
-    verify_onnx_files(root, manifest, on_file=progress)
+    manifest = require_onnx_entries(root, read_manifest(root))
     return ModelBundle(manifest, [], root, manifest_sha256(root))
 
 

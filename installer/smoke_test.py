@@ -1,8 +1,10 @@
 """Smoke test of the BUILT application bundle (not of the development venv).
 
     python3 installer/smoke_test.py [BUNDLE] [--screenshot PNG] [--skip-stage]
+                                    [--onnx-bundle DIR]
 
-BUNDLE defaults to dist/npc-desktop. Only the standard library is used, so any Python 3.9+ can run
+BUNDLE defaults to dist/npc-desktop (the full build; dist/npc-desktop-inference is the
+inference-only build, recognised by having no TensorFlow inside). Only the standard library is used, so any Python 3.9+ can run
 it; the application itself runs from the bundle's own executable. Each check runs the executable in
 a fresh, empty home (user cache, data and settings folders in a temporary directory), offscreen
 (``QT_QPA_PLATFORM=offscreen``), and needs exit status 0 and no Python traceback on stderr:
@@ -13,9 +15,13 @@ a fresh, empty home (user cache, data and settings folders in a temporary direct
    sheet is applied, every toolbar icon renders, and the screenshot is a real PNG.
 3. ``index`` on that demo study folder; and ``index`` on a missing path gives exit status 2 and a
    one-line message.
-4. ``stage`` on the demo study with ``--demo-bundle --json``: TensorFlow and the five-CNN ensemble
-   run inside the bundle on the ROIs the workstation autosaved.
-5. On Linux, the bundle's ``install-desktop-entry.sh`` writes a menu entry whose Exec runs this
+4. ``stage`` on the demo study with ``--json``: the full build stages with ``--demo-bundle``
+   (the demo members are built and exported to ONNX with TensorFlow once, then ONNX Runtime
+   stages); the inference-only build stages with ``--bundle DIR`` (``--onnx-bundle``, a bundle with
+   ONNX graphs) and says in one line that ``--demo-bundle`` needs the full build the first time.
+5. Inference-only build: ``train``, ``bundle export-onnx`` and ``convert`` (NIfTI, SimpleITK) exit
+   with status 2 and one line saying they need the full build.
+6. On Linux, the bundle's ``install-desktop-entry.sh`` writes a menu entry whose Exec runs this
    bundle's executable.
 
 Exit status: 0 when every check passed, 1 when one failed, 2 on bad arguments.
@@ -191,9 +197,40 @@ def check_index(bundle: Bundle, study: Path) -> str:
     return f"{result.stdout.strip().splitlines()[-1]} ({result.seconds:.1f} s); a missing path: {error_lines[0]}"
 
 
-def check_stage(bundle: Bundle, study: Path) -> Optional[str]:
-    """``stage --demo-bundle --json`` runs the ensemble in the bundle; None if the build has no ``stage``."""
-    result = bundle.run(["stage", str(study), "--demo-bundle", "--json"], TIMEOUT_S["stage"])
+def inference_only(bundle: Bundle) -> bool:
+    """Whether the bundle is the inference-only build (no TensorFlow inside)."""
+    return not any((bundle.folder / place / "tensorflow").is_dir() for place in ("_internal", "."))
+
+
+def check_full_build_refusals(bundle: Bundle) -> Optional[str]:
+    """Inference-only build: ``train`` and ``bundle export-onnx`` refuse in one line; None in the full build."""
+    if not inference_only(bundle):
+        return None
+    lines = []
+    for argv in (["train", str(bundle.home), "-o", str(bundle.home / "out")],
+                 ["bundle", "export-onnx", str(bundle.home)],
+                 ["convert", str(bundle.home), "-o", str(bundle.home / "volume.nii.gz")]):
+        result = bundle.run(argv, TIMEOUT_S["index"])
+        err = result.stderr.strip().splitlines()
+        if result.returncode != 2 or len(err) != 1 or "needs the full build" not in err[0]:
+            raise SmokeFailure("should exit 2 with one line saying it needs the full build: " + result.describe())
+        lines.append(err[0])
+    return " | ".join(lines)
+
+
+def check_stage(bundle: Bundle, study: Path, onnx_bundle: Optional[str] = None) -> Optional[str]:
+    """``stage --json`` runs the ensemble in the bundle; None if the build has no ``stage`` or no bundle to use."""
+    source = ["--demo-bundle"]
+    if inference_only(bundle):
+        demo = bundle.run(["stage", str(study), "--demo-bundle", "--json"], TIMEOUT_S["stage"])
+        err = demo.stderr.strip().splitlines()
+        if demo.returncode != 2 or len(err) != 1 or "full build" not in err[0]:
+            raise SmokeFailure("--demo-bundle without a cached demo should say it needs the full build: "
+                               + demo.describe())
+        if onnx_bundle is None:
+            return None
+        source = ["--bundle", onnx_bundle]
+    result = bundle.run(["stage", str(study), *source, "--json"], TIMEOUT_S["stage"])
     if result.returncode == 2 and "invalid choice: 'stage'" in result.stderr:
         return None
     if result.returncode != 0 or "Traceback (most recent call last)" in result.stderr:
@@ -204,13 +241,16 @@ def check_stage(bundle: Bundle, study: Path) -> Optional[str]:
         probabilities = data["patient"]["probabilities"]
     except (ValueError, KeyError, TypeError) as exc:
         raise SmokeFailure(f"stage --json printed no staging result ({exc}):\n{result.stdout[:2000]}") from None
-    if data.get("untrained_demo") is not True or not patches or set(probabilities) != {"III", "IVa"}:
+    if data.get("runtime") != "onnx" or "ONNX Runtime" not in str(data.get("device")):
+        raise SmokeFailure(f"staged with runtime {data.get('runtime')!r} on {data.get('device')!r}, not ONNX Runtime")
+    if data.get("untrained_demo") is not (source == ["--demo-bundle"]) or not patches \
+            or set(probabilities) != {"III", "IVa"}:
         raise SmokeFailure(f"unexpected staging result: untrained_demo={data.get('untrained_demo')}, "
                            f"{len(patches)} patch(es), classes {sorted(probabilities)}")
     members = sorted(patches[0].get("members", {}))
     summary = ", ".join(f"{k} {float(v):.3f}" for k, v in sorted(probabilities.items()))
     return (f"{len(patches)} patch(es) x {len(members)} members ({', '.join(members)}); patient {summary} "
-            f"({result.seconds:.1f} s)")
+            f"on {data['device']} ({result.seconds:.1f} s)")
 
 
 def check_desktop_entry(bundle: Bundle) -> Optional[str]:
@@ -237,6 +277,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("bundle", nargs="?", default=str(DEFAULT_BUNDLE), help="bundle folder (dist/npc-desktop)")
     parser.add_argument("--screenshot", default=str(DEFAULT_SCREENSHOT), help="where to keep the screenshot")
     parser.add_argument("--skip-stage", action="store_true", help="leave out the (slow) staging check")
+    parser.add_argument("--onnx-bundle", help="inference-only build: a bundle with ONNX graphs to stage with")
     args = parser.parse_args(argv)
     folder = Path(args.bundle).resolve()
     with tempfile.TemporaryDirectory(prefix="npc-bundle-smoke-") as temp:
@@ -252,7 +293,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             ("index", lambda: check_index(bundle, demo_study_folder(bundle))),
         ]
         if not args.skip_stage:
-            checks.append(("stage", lambda: check_stage(bundle, demo_study_folder(bundle))))
+            checks.append(("stage", lambda: check_stage(bundle, demo_study_folder(bundle), args.onnx_bundle)))
+        checks.append(("full-build commands", lambda: check_full_build_refusals(bundle)))
         checks.append(("desktop entry", lambda: check_desktop_entry(bundle)))
         print(f"smoke test of {folder}")
         for name, check in checks:

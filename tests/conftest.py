@@ -85,6 +85,17 @@ def tiny_demo_engine():
     from npc_desktop.core.staging.engine import StagingEngine
     from tests.core.conftest import TINY_SIZES
 
-    engine = StagingEngine.demo(input_sizes=TINY_SIZES, batch_size=4)
+    engine = StagingEngine.demo(input_sizes=TINY_SIZES, batch_size=4, runtime="tf")
     engine.warm_up()
     return engine
+
+
+@pytest.fixture(scope="session")
+def small_onnx_bundle(tmp_path_factory):
+    """The two-member test bundle (DenseNet121 + Basic CNN, 32 px) with its ONNX graphs, written once.
+
+    Do not modify it; copy it first.
+    """
+    from tests.core.conftest import write_small_bundle
+
+    return write_small_bundle(tmp_path_factory.mktemp("onnx-bundle") / "bundle")

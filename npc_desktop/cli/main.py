@@ -81,6 +81,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("SimpleITK") is None:
+        raise UsageError("convert needs the full build with SimpleITK; this is the inference-only build")
     import SimpleITK as sitk
 
     from npc_desktop.core.dicom import index_path, load_series

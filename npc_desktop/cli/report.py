@@ -13,6 +13,8 @@ import argparse
 from pathlib import Path
 from typing import Any, Callable
 
+from npc_desktop.cli.bundle_onnx import add_runtime_option
+
 
 def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add the ``report`` subcommand to ``commands``; return its handler."""
@@ -33,6 +35,7 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
     report.add_argument("--logo", help="PNG or JPEG logo for the header")
     report.add_argument("--key-images", type=int, default=4, help="key slices to show (default 4)")
     report.add_argument("--demo-input-size", type=int, default=None, help=argparse.SUPPRESS)
+    add_runtime_option(report)
     return {"report": _cmd_report}
 
 
@@ -40,12 +43,12 @@ def _engine(args: argparse.Namespace) -> Any:
     from npc_desktop.core.staging.engine import StagingEngine
 
     if args.bundle:
-        return StagingEngine.load(args.bundle)
+        return StagingEngine.load(args.bundle, runtime=args.runtime)
     sizes = None
     if args.demo_input_size:
         sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
                  for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-    return StagingEngine.demo(input_sizes=sizes)
+    return StagingEngine.demo(input_sizes=sizes, runtime=args.runtime)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

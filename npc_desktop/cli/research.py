@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Optional
 
+from npc_desktop.cli.bundle_onnx import require_full_build
+
 ALL_MEMBERS = ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121", "basic_cnn")
 
 
@@ -273,6 +275,7 @@ def _check_output_folder(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    require_full_build("train")
     _quiet_tensorflow()
     members = tuple(ALL_MEMBERS if args.members == "all" else [m.strip() for m in args.members.split(",") if m.strip()])
     unknown = [m for m in members if m not in ALL_MEMBERS]

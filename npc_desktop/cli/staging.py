@@ -7,6 +7,8 @@
     Without ``--annotations``, the ROIs the workstation autosaved for that study are used.
 ``npc-desktop bundle verify DIR`` / ``npc-desktop bundle info DIR``
     Check a bundle (manifest, SHA-256 of every file, each model in Keras safe mode) / describe it.
+``npc-desktop bundle export-onnx DIR``
+    Add the members' ONNX graphs (see :mod:`npc_desktop.cli.bundle_onnx`); ``stage --runtime onnx|tf``.
 
 TensorFlow is imported inside the handlers only.
 """
@@ -18,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
+
+from npc_desktop.cli.bundle_onnx import add_runtime_option, cmd_export_onnx
 
 
 def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -34,11 +38,13 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
     stage.add_argument("--json", action="store_true", help="print JSON instead of text")
     stage.add_argument("--batch-size", type=int, default=8, help="patches per model call (default 8)")
     stage.add_argument("--demo-input-size", type=int, default=None, help=argparse.SUPPRESS)
+    add_runtime_option(stage)
 
     bundle = commands.add_parser("bundle", help="check or describe a model bundle")
     actions = bundle.add_subparsers(dest="bundle_action", metavar="ACTION", required=True)
     actions.add_parser("verify", help="verify hashes and load every member in safe mode").add_argument("dir")
     actions.add_parser("info", help="print the manifest's summary").add_argument("dir")
+    actions.add_parser("export-onnx", help="add each member's ONNX graph (checked against Keras)").add_argument("dir")
     return {"stage": _cmd_stage, "bundle": _cmd_bundle}
 
 
@@ -118,13 +124,13 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     volumes = _load_volumes(index, annotations, args.study_path)
     try:
         if args.bundle:
-            engine = StagingEngine.load(args.bundle, batch_size=args.batch_size)
+            engine = StagingEngine.load(args.bundle, batch_size=args.batch_size, runtime=args.runtime)
         else:
             sizes = None
             if args.demo_input_size:
                 sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
                          for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-            engine = StagingEngine.demo(input_sizes=sizes, batch_size=args.batch_size)
+            engine = StagingEngine.demo(input_sizes=sizes, batch_size=args.batch_size, runtime=args.runtime)
         result = engine.stage_annotations(annotations, volumes)
     except (ModelError, StagingInputError) as exc:
         raise UsageError(str(exc)) from None
@@ -155,6 +161,7 @@ def _info_lines(manifest: Any, path: str) -> list[str]:
         lines.append(
             f"  member {m.name}: {m.architecture} {m.input_size[0]}x{m.input_size[1]}, preprocess {m.preprocess}, "
             f"CAM {m.cam_layer}, weight {m.vote_weight:g}, {m.weights_file} {m.size_bytes} bytes sha256 {m.sha256[:16]}"
+            + (f"; ONNX {m.onnx['file']} sha256 {m.onnx['sha256'][:16]}" if m.onnx else "; no ONNX graph")
         )
     from npc_desktop.core.models.calibration import describe_calibration
 
@@ -173,6 +180,8 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
     from npc_desktop.core.models.errors import ModelError
     from npc_desktop.core.models.manifest import read_manifest
 
+    if args.bundle_action == "export-onnx":
+        return cmd_export_onnx(args)
     try:
         if args.bundle_action == "info":
             manifest = read_manifest(Path(args.dir))
@@ -183,6 +192,10 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
 
         configure_tensorflow()
         manifest = verify_bundle(Path(args.dir), deep=True)
+        if any(m.onnx for m in manifest.members):
+            from npc_desktop.core.models.onnx_bundle import verify_onnx_files
+
+            verify_onnx_files(Path(args.dir), manifest)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
     print(f"{args.dir}: OK - {len(manifest.members)} member(s), every SHA-256 matches, "

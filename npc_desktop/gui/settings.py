@@ -110,6 +110,16 @@ class AppSettings:
     def model_bundle(self, path: Optional[str]) -> None:
         self.store.setValue("models/bundle", path or "")
 
+    @property
+    def staging_runtime(self) -> str:
+        """``"onnx"`` (ONNX Runtime, the default) or ``"tf"`` (TensorFlow)."""
+        value = self.text("models/runtime", "onnx")
+        return value if value in ("onnx", "tf") else "onnx"
+
+    @staging_runtime.setter
+    def staging_runtime(self, runtime: str) -> None:
+        self.store.setValue("models/runtime", runtime)
+
     def sync(self) -> None:
         """Write to disk now."""
         self.store.sync()

@@ -77,6 +77,8 @@ def build_menus(window: QMainWindow, a: Mapping[str, QAction], dock_toggles: Seq
     models_menu.setObjectName("modelsMenu")
     models_menu.addActions([a["open_bundle"], a["use_demo_models"]])
     bar.addMenu("&Settings").addActions([a["pacs_nodes"], a["pacs_listen"]])
+    models_menu.addSection("Runtime")
+    models_menu.addActions([a["runtime_onnx"], a["runtime_tf"]])
     help_menu = bar.addMenu("&Help")
     help_menu.addActions([a["shortcuts"], a["first_use_hints"], a["about"]])
     for group_names in (("one_up", "two_up"), ("tool_pan", "tool_zoom", "tool_window", "tool_roi", *MEASUREMENT_TOOLS)):

@@ -17,10 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.core.conftest import write_small_bundle
-
-    return write_small_bundle(tmp_path_factory.mktemp("report-bundle") / "bundle")
+def bundle_dir(small_onnx_bundle: Path) -> Path:
+    return small_onnx_bundle
 
 
 @pytest.fixture(scope="module")

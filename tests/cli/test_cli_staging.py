@@ -17,10 +17,8 @@ from tests.conftest import REPO_ROOT, roi_from_demo_lesion
 
 
 @pytest.fixture(scope="module")
-def cli_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.core.conftest import write_small_bundle
-
-    return write_small_bundle(tmp_path_factory.mktemp("cli-bundle") / "bundle")
+def cli_bundle(small_onnx_bundle: Path) -> Path:
+    return small_onnx_bundle
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,9 @@ def test_stage_prints_the_tnm_stage_beside_the_ensemble_and_the_discordance(demo
     from tests.core.conftest import TINY_SIZES
 
     size = min(TINY_SIZES.values())
-    argv = ["stage", str(demo_study.root), "--demo-bundle", "--demo-input-size", str(size), "--json"]
+    # The TensorFlow runtime builds the tiny demo members in memory; ONNX would export them first.
+    argv = ["stage", str(demo_study.root), "--demo-bundle", "--demo-input-size", str(size), "--runtime", "tf",
+            "--json"]
     store = AnnotationStore()
     _save(tnm_annotations(demo_study, volumes, node_long_mm=30.0), store)  # TNM III
     assert main(argv) == 0

@@ -31,21 +31,25 @@ def build_small_members(seed: int = 0) -> list[Any]:
     ]
 
 
-def write_small_bundle(directory: Path, seed: int = 0) -> Path:
-    """Write the two-member bundle to ``directory`` and return it."""
+def write_small_bundle(directory: Path, seed: int = 0, *, onnx: bool = True) -> Path:
+    """Write the two-member bundle to ``directory`` (with its ONNX graphs unless ``onnx`` is False)."""
     from npc_desktop.core.models.bundle_writer import write_bundle
+    from npc_desktop.core.models.onnx_bundle import export_models_onnx
 
-    write_bundle(
-        directory, build_small_members(seed), name="tiny-test", version="0.1",
+    models = build_small_members(seed)
+    manifest = write_bundle(
+        directory, models, name="tiny-test", version="0.1",
         provenance={"training_data": {"patches": 0, "note": "random weights"}, "split": {"method": "none"}},
     )
+    if onnx:
+        export_models_onnx(directory, manifest, models)
     return directory
 
 
 @pytest.fixture(scope="session")
-def small_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A valid two-member bundle on disk (do not modify it; copy it first)."""
-    return write_small_bundle(tmp_path_factory.mktemp("bundles") / "tiny-bundle")
+def small_bundle_dir(small_onnx_bundle: Path) -> Path:
+    """A valid two-member bundle on disk, with ONNX graphs (do not modify it; copy it first)."""
+    return small_onnx_bundle
 
 
 @pytest.fixture(scope="session")

@@ -154,3 +154,21 @@ def test_smoke_test_names_a_missing_bundle(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"smoke_test.py: error: {tmp_path / 'nothing' / 'npc-desktop'}: no such executable (run installer/build.sh)"
     )
+
+
+def test_smoke_test_tells_the_inference_only_build_from_the_full_one(tmp_path: Path) -> None:
+    smoke = _load_smoke_module()
+    bundle = smoke.Bundle(tmp_path, tmp_path)
+    assert smoke.inference_only(bundle)
+    (tmp_path / "_internal" / "tensorflow").mkdir(parents=True)
+    assert not smoke.inference_only(bundle) and smoke.check_full_build_refusals(bundle) is None
+
+
+def test_inference_only_build_leaves_out_what_only_training_needs() -> None:
+    build = (INSTALLER / "build.sh").read_text(encoding="utf-8")
+    spec = (INSTALLER / "npc_desktop.spec").read_text(encoding="utf-8")
+    assert "--inference-only) export NPC_DESKTOP_INFERENCE_ONLY=1" in build
+    pattern = re.search(r"TRAINING_ONLY='(.+)'", build).group(1)  # type: ignore[union-attr]
+    dependencies = ["tensorflow>=2.16", "onnx>=1.16", "onnxruntime>=1.17", "tf2onnx==1.17.0", "numpy>=1.26"]
+    assert [d for d in dependencies if not re.match(pattern, d)] == ["onnxruntime>=1.17", "numpy>=1.26"]
+    assert '"tensorflow", "keras", "tf2onnx", "onnx"' in spec and "npc-desktop-inference" in spec

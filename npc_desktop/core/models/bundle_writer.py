@@ -190,6 +190,7 @@ def _bundle_files(directory: Path) -> Optional[set[str]]:
         data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
         members = data["members"]
         files = {str(member["weights_file"]) for member in members}
+        files |= {str(member["onnx"]["file"]) for member in members if member.get("onnx")}
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     if not isinstance(data.get("class_names"), list):

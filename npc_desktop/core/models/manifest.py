@@ -125,6 +125,8 @@ class MemberEntry:
         ``"grey3"``: the grey patch repeated to three channels.
     temperature
         Calibration temperature: the member's probabilities are ``softmax(logits / temperature)``.
+    onnx
+        Optional ``{"file", "sha256", "size_bytes"}`` of the member's ONNX graph (:mod:`.onnx_bundle`).
     """
 
     name: str
@@ -139,6 +141,7 @@ class MemberEntry:
     metrics: dict[str, Any] = field(default_factory=dict)
     channels: str = "grey3"
     temperature: float = 1.0
+    onnx: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form."""
@@ -155,6 +158,7 @@ class MemberEntry:
             "vote_weight": self.vote_weight,
             "temperature": self.temperature,
             "metrics": dict(self.metrics),
+            **({"onnx": dict(self.onnx)} if self.onnx else {}),
         }
 
     @classmethod
@@ -198,8 +202,22 @@ class MemberEntry:
         temperature = float(_get(data, "temperature", float, where, path))
         if temperature <= 0:
             raise _fail(f"{where}temperature", "must be > 0", path)
+        onnx = _onnx_entry(data["onnx"], f"{where}onnx.", path) if data.get("onnx") is not None else None
         return cls(name, architecture, input_size, preprocess, cam_layer, weights_file, sha, size, weight, metrics,
-                   channels, temperature)
+                   channels, temperature, onnx)
+
+
+def _onnx_entry(data: Any, where: str, path: Optional[Path]) -> dict[str, Any]:
+    """Validate a member's optional ``onnx`` object: an ``.onnx`` file name, its SHA-256 and size."""
+    if not isinstance(data, Mapping):
+        raise _fail(where.rstrip("."), "must be an object with file, sha256 and size_bytes", path)
+    file, sha, size = (_get(data, key, kind, where, path) for key, kind in (("file", str), ("sha256", str),
+                                                                               ("size_bytes", int)))
+    if Path(file).name != file or not file.endswith(".onnx") or file.startswith("."):
+        raise _fail(f"{where}file", f"{file!r} must be an .onnx file name in the bundle folder", path)
+    if not _SHA_RE.match(sha) or size <= 0:
+        raise _fail(f"{where}sha256", "must be 64 lowercase hex digits of a non-empty file", path)
+    return {"file": file, "sha256": sha, "size_bytes": size}
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,9 @@ class StagingResult:
     untrained_demo
         Random weights: not a prediction.
     device
-        Where it ran (``"CPU: 2 threads, oneDNN on"``).
+        Where and with which runtime it ran (``"CPU: ONNX Runtime 1.20.1, CPUExecutionProvider, 2 threads"``).
+    runtime
+        ``"onnx"`` or ``"tf"``.
     elapsed_s
         Wall time of the run.
     """
@@ -182,6 +184,7 @@ class StagingResult:
     untrained_demo: bool
     device: str
     elapsed_s: float = 0.0
+    runtime: str = ""
 
     @property
     def label(self) -> str:
@@ -210,6 +213,7 @@ class StagingResult:
             "untrained_demo": self.untrained_demo,
             "bundle": {"name": self.bundle_name, "version": self.bundle_version, "sha256": self.bundle_hash},
             "device": self.device,
+            "runtime": self.runtime,
             "class_names": list(self.class_names),
             "members": list(self.member_names),
             "vote_weights": [round(w, 6) for w in self.vote_weights],

@@ -224,6 +224,7 @@ def report_content(
         validation_metrics=metrics,
         untrained_demo=result.untrained_demo,
         calibration=tuple(describe_calibration(manifest)) if manifest is not None else (),
+        device=result.device,
     )
     aggregation = {"mean": "mean of the patch probabilities", "median": "median of the patch probabilities",
                    "vote": "majority of the patch classes"}.get(result.patient.aggregation, result.patient.aggregation)

@@ -147,6 +147,8 @@ class ModelDetails:
     untrained_demo: bool = False
     calibration: tuple[str, ...] = ()
     """How the bundle calibrates and weights its members (:func:`.calibration.describe_calibration`)."""
+    device: str = ""
+    """Runtime and device that ran the models (``"CPU: ONNX Runtime 1.20.1, CPUExecutionProvider, 2 threads"``)."""
 
 
 @dataclass(frozen=True)

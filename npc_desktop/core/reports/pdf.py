@@ -261,6 +261,8 @@ def _story(content: ReportContent, styles: dict, frame_width: float) -> list:
         f"<b>SHA-256:</b> <font size='7'>{model.sha256}</font>",
         f"<b>Members:</b> {_escape(', '.join(model.members))}",
     ]
+    if model.device:
+        model_lines.append(f"<b>Runtime and device:</b> {_escape(model.device)}")
     if model.validation_metrics:
         metrics = ", ".join(f"{_escape(k)} {v:.3f}" for k, v in model.validation_metrics.items())
         model_lines.append(f"<b>Validation:</b> {metrics}")

@@ -202,6 +202,9 @@ def train_bundle(
                         for k, v in member_metrics.items()},
         overwrite=overwrite, protected=protected,
     )
+    from npc_desktop.core.models.onnx_bundle import export_models_onnx
+
+    manifest = export_models_onnx(bundle_dir, manifest, models)
     report_files: list[Path] = []
     if evaluation is not None and report_dir is not None:
         report_files = write_report(evaluation, report_dir, title=f"Evaluation of bundle {manifest.name}",

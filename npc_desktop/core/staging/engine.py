@@ -8,12 +8,13 @@ Usage::
 
 :meth:`StagingEngine.stage` takes :class:`StagingItem` objects (an 8-bit patch and its box on the
 slice); :meth:`StagingEngine.stage_annotations` crops them from an :class:`AnnotationSet`'s ROIs on
-loaded volumes with the bundle's patch settings. Patches go through the fused graph
-(:mod:`npc_desktop.core.models.fused`) in batches of ``batch_size``; ``progress(done, total)``
+loaded volumes with the bundle's patch settings. Patches go through ONNX Runtime (the default,
+:mod:`npc_desktop.core.models.onnx_ensemble`) or the TensorFlow fused graph
+(:mod:`npc_desktop.core.models.fused`), see :mod:`.runtimes`, in batches of ``batch_size``; ``progress(done, total)``
 counts patch x member units and is reported after each batch, and the cancel token is checked
 before each batch. Every TensorFlow call happens on the calling thread (the GUI's inference
-worker keeps one engine on its own thread). TensorFlow is imported when an engine is made, not
-when this module is imported.
+worker keeps one engine on its own thread). TensorFlow is imported only when a ``"tf"`` engine is
+made, never on the ONNX path.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from npc_desktop.core.models.voting import (
     vote_class,
 )
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
+from npc_desktop.core.staging.runtimes import DEFAULT_RUNTIME, demo_bundle_for, load_bundle_for, make_ensemble
 
 __all__ = ["StagingItem", "StagingEngine", "StagingInputError"]
 
@@ -115,8 +117,9 @@ class StagingEngine:
     upsampler, postprocessing
         Grad-CAM map upsampling and normalisation (MONAI style); bilinear and min-max by default.
     device
-        Description of the device for the results; from :func:`~.models.runtime.configure_tensorflow`
-        when None.
+        Description of the device for the results; the runtime's own line when None.
+    runtime
+        ``"onnx"`` or ``"tf"``; ``"tf"`` when the bundle holds Keras members, else ``"onnx"``.
     """
 
     def __init__(
@@ -128,10 +131,8 @@ class StagingEngine:
         upsampler: Optional[Upsampler] = None,
         postprocessing: Optional[Postprocessing] = None,
         device: Optional[str] = None,
+        runtime: Optional[str] = None,
     ) -> None:
-        from npc_desktop.core.models.fused import FusedEnsemble
-        from npc_desktop.core.models.runtime import configure_tensorflow
-
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         aggregation = patient_aggregation or bundle.manifest.patient_aggregation
@@ -142,15 +143,12 @@ class StagingEngine:
         self.patient_aggregation = aggregation
         self.upsampler = upsampler or BilinearUpsampler()
         self.postprocessing = postprocessing or MinMaxNormaliser()
-        self.device = device or configure_tensorflow().description
         manifest = bundle.manifest
         self.member_names = manifest.member_names
         self.class_names = manifest.class_names
         self.vote_weights = tuple(float(w) for w in normalised_weights(len(manifest.members), manifest.vote_weights))
-        self.fused = FusedEnsemble(
-            bundle.models, cam_layers=[m.cam_layer for m in manifest.members], vote_weights=self.vote_weights,
-            temperatures=manifest.temperatures(), ensemble_temperature=manifest.ensemble_temperature,
-        )
+        self.fused, runtime_device, self.runtime = make_ensemble(bundle, self.vote_weights, runtime)
+        self.device = device or runtime_device
 
     # -- construction -----------------------------------------------------------------------------
 
@@ -161,14 +159,12 @@ class StagingEngine:
         *,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
+        runtime: str = DEFAULT_RUNTIME,
         **options: Any,
     ) -> "StagingEngine":
-        """Load and verify a bundle folder, then build the engine (``options`` go to ``__init__``)."""
-        from npc_desktop.core.models.bundle import load_bundle
-        from npc_desktop.core.models.runtime import configure_tensorflow
-
-        configure_tensorflow()
-        return cls(load_bundle(path, progress=progress, cancel=cancel), **options)
+        """Load and verify a bundle folder for ``runtime``, then build the engine (``options`` go to ``__init__``)."""
+        bundle = load_bundle_for(path, runtime, progress=progress, cancel=cancel)
+        return cls(bundle, runtime=runtime, **options)
 
     @classmethod
     def demo(
@@ -178,14 +174,15 @@ class StagingEngine:
         seed: int = 0,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
+        runtime: str = DEFAULT_RUNTIME,
         **options: Any,
     ) -> "StagingEngine":
-        """The untrained demo engine: the five members with random weights (marked as such)."""
-        from npc_desktop.core.models.bundle import demo_bundle
-        from npc_desktop.core.models.runtime import configure_tensorflow
+        """The untrained demo engine: the five members with random weights (marked as such).
 
-        configure_tensorflow()
-        return cls(demo_bundle(input_sizes=input_sizes, seed=seed, progress=progress, cancel=cancel), **options)
+        With ONNX Runtime the members come from the cached demo bundle (made once, with TensorFlow).
+        """
+        bundle = demo_bundle_for(runtime, input_sizes=input_sizes, seed=seed, progress=progress, cancel=cancel)
+        return cls(bundle, runtime=runtime, **options)
 
     @property
     def untrained_demo(self) -> bool:
@@ -269,6 +266,7 @@ class StagingEngine:
             member_names=self.member_names, vote_weights=self.vote_weights,
             bundle_name=self.bundle.manifest.name, bundle_version=self.bundle.manifest.version,
             bundle_hash=self.bundle.sha256, untrained_demo=self.untrained_demo, device=self.device,
+            runtime=self.runtime,
             elapsed_s=time.perf_counter() - started,
         )
 

@@ -1,5 +1,6 @@
 """How the staging controller makes its engines: the untrained demo members, or a bundle folder
-(checked by its manifest before the worker loads it). Tests inject tiny models here.
+(checked by its manifest before the worker loads it), on the chosen runtime (ONNX Runtime or
+TensorFlow, :data:`~npc_desktop.core.staging.runtimes.RUNTIMES`). Tests inject tiny models here.
 """
 
 from __future__ import annotations
@@ -18,20 +19,28 @@ BATCH_SIZE = 1
 """Patches per fused call in the GUI: progress is then reported after every patch."""
 
 
-def _default_demo() -> EngineFactory:
-    return demo_engine_factory(batch_size=BATCH_SIZE)
-
-
-def _default_bundle(path: str) -> EngineFactory:
-    return bundle_engine_factory(path, batch_size=BATCH_SIZE)
-
-
 @dataclass(frozen=True)
 class EngineFactories:
-    """How the controller makes engines: the untrained demo, and a bundle folder (tests pass tiny ones)."""
+    """How the controller makes engines: the untrained demo, and a bundle folder (tests pass tiny ones).
 
-    demo: Callable[[], EngineFactory] = _default_demo
-    bundle: Callable[[str], EngineFactory] = _default_bundle
+    ``demo`` / ``bundle`` left as None build the real engines on ``runtime`` (``"onnx"`` or ``"tf"``).
+    """
+
+    demo: Optional[Callable[[], EngineFactory]] = None
+    bundle: Optional[Callable[[str], EngineFactory]] = None
+    runtime: str = "onnx"
+
+    def demo_factory(self) -> EngineFactory:
+        """The factory of the untrained demo engine."""
+        if self.demo is not None:
+            return self.demo()
+        return demo_engine_factory(batch_size=BATCH_SIZE, runtime=self.runtime)
+
+    def bundle_factory(self, path: str) -> EngineFactory:
+        """The factory of a bundle folder's engine."""
+        if self.bundle is not None:
+            return self.bundle(path)
+        return bundle_engine_factory(path, batch_size=BATCH_SIZE, runtime=self.runtime)
 
 
 def check_bundle_folder(path: str) -> Optional[str]:

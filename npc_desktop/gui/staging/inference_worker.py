@@ -1,9 +1,9 @@
 """The long-lived inference worker (DESIGN.md section 3): one QThread that owns the ensemble.
 
 :class:`InferenceService` lives on the GUI thread; it owns a QThread and an :class:`InferenceWorker`
-moved onto it. After :meth:`InferenceService.start` the worker imports TensorFlow, builds the
-staging engine (the bundle, or the untrained demo) in the background, traces its graph and emits
-``ready(description)``. Every TensorFlow call happens on that one thread. Requests are plain
+moved onto it. After :meth:`InferenceService.start` the worker builds the staging engine (the
+bundle, or the untrained demo) in the background on ONNX Runtime or TensorFlow, warms it up (traces
+the TensorFlow graph) and emits ``ready(description)``. Every model call happens on that one thread. Requests are plain
 callables ``job(engine, progress, cancel)`` run there in order; a new request supersedes the
 previous one (its cancel token is set and its result, if it still arrives, is dropped).
 

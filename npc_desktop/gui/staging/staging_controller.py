@@ -119,7 +119,7 @@ class StagingController(QObject):
             self._set_status(ModelStatus(ModelPhase.LOADING, bundle))
             return
         self._pending_start = None
-        factory = self.factories.demo() if bundle is None else self.factories.bundle(bundle)
+        factory = self.factories.demo_factory() if bundle is None else self.factories.bundle_factory(bundle)
         key = id(factory)
 
         def build(progress: ProgressCallback, cancel: threading.Event) -> Any:

@@ -9,6 +9,7 @@ status-bar label current, and runs the report dialog. The work itself runs in th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -46,6 +47,8 @@ class StagingUi(QObject):
         a["show_cam"].toggled.connect(lambda on: st.set_cam(visible=on))
         a["open_bundle"].triggered.connect(self.choose_bundle)
         a["use_demo_models"].triggered.connect(self.use_demo)
+        a["runtime_onnx"].triggered.connect(lambda: self.set_runtime("onnx"))
+        a["runtime_tf"].triggered.connect(lambda: self.set_runtime("tf"))
         a["export_report"].triggered.connect(self.export_report)
         st.status_changed.connect(self._on_status)
         st.cam_changed.connect(lambda cam: self._set_checked("show_cam", cam.visible))
@@ -69,6 +72,7 @@ class StagingUi(QObject):
         """Load the remembered bundle (or the untrained demo) in the background, once."""
         if self.staging.started:
             return
+        self.staging.factories = replace(self.staging.factories, runtime=self.context.settings.staging_runtime)
         bundle = self.context.settings.model_bundle
         if bundle is not None and not Path(bundle).is_dir():
             self.session.status_message.emit(f"Model bundle {bundle} not found; using the untrained demo models")
@@ -91,6 +95,15 @@ class StagingUi(QObject):
             self.staging.use_demo()
         self._set_checked("use_demo_models", True)
 
+    def set_runtime(self, runtime: str) -> None:
+        """Stage with ``runtime`` ("onnx" or "tf") from now on (remembered); reload the models in use."""
+        self.context.settings.staging_runtime = runtime
+        changed = runtime != self.staging.factories.runtime
+        self.staging.factories = replace(self.staging.factories, runtime=runtime)
+        if changed and self.staging.started:
+            self.staging.start(self.staging.status.bundle)
+        self._on_status(self.staging.status)
+
     def _on_status(self, status: ModelStatus) -> None:
         label = self.models_label
         label.setText(status.text)
@@ -102,6 +115,8 @@ class StagingUi(QObject):
         else:
             label.setStyleSheet("")
         self._set_checked("use_demo_models", status.bundle is None and status.phase is not ModelPhase.IDLE)
+        self._set_checked("runtime_onnx", self.staging.factories.runtime == "onnx")
+        self._set_checked("runtime_tf", self.staging.factories.runtime == "tf")
 
     def _set_checked(self, name: str, on: bool) -> None:
         self.context.set_checked(name, on)

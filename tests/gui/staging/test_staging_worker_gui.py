@@ -87,16 +87,18 @@ def _open_bundle(window: Any) -> None:
 
 @pytest.fixture(scope="module")
 def basic_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small trained-format bundle: two Basic CNN members at 32 px (quick to write and load)."""
+    """A small trained-format bundle with ONNX graphs: two Basic CNN members at 32 px (quick to write and load)."""
     from npc_desktop.core.models.architectures import build_member
     from npc_desktop.core.models.bundle_writer import write_bundle
+    from npc_desktop.core.models.onnx_bundle import export_models_onnx
 
     members = [build_member("basic_cnn", input_size=32, seed=1, name="cnn_a"),
                build_member("basic_cnn", input_size=32, seed=2, name="cnn_b")]
     folder = tmp_path_factory.mktemp("gui-bundles") / "tiny-basic"
-    write_bundle(folder, members, name="tiny-basic", version="0.3",
-                 provenance={"training_data": {"note": "random weights for a GUI test"}, "split": {"method": "none"},
-                             "metrics": {"accuracy": 0.5}})
+    manifest = write_bundle(folder, members, name="tiny-basic", version="0.3",
+                            provenance={"training_data": {"note": "random weights for a GUI test"},
+                                        "split": {"method": "none"}, "metrics": {"accuracy": 0.5}})
+    export_models_onnx(folder, manifest, members)
     return folder
 
 
@@ -146,7 +148,7 @@ def test_a_tampered_bundle_is_refused_and_staging_says_why(
     window = slow_window
     tampered = tmp_path / "tampered"
     shutil.copytree(basic_bundle, tampered)
-    weights = tampered / "cnn_b.keras"
+    weights = tampered / "cnn_b.onnx"  # what ONNX Runtime, the default runtime, loads
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
@@ -156,11 +158,11 @@ def test_a_tampered_bundle_is_refused_and_staging_says_why(
     qtbot.waitUntil(lambda: staging.status.phase is ModelPhase.FAILED, timeout=60000)
     qtbot.waitUntil(lambda: window.error_box is not None, timeout=5000)
     text = window.error_box.informativeText()
-    assert "cnn_b.keras" in text and "Traceback" not in text
+    assert "cnn_b.onnx" in text and "Traceback" not in text
     assert window.staging_ui.models_label.text() == "Models: not loaded (see Models menu)"
     window.error_box.close()
     qtbot.waitUntil(lambda: window.error_box is None, timeout=5000)
     click_action(qtbot, window, "stage")
     qtbot.waitUntil(lambda: window.error_box is not None, timeout=5000)
-    assert "not loaded" in window.error_box.informativeText() and "cnn_b.keras" in window.error_box.informativeText()
+    assert "not loaded" in window.error_box.informativeText() and "cnn_b.onnx" in window.error_box.informativeText()
     assert staging.staged is None and not staging.busy

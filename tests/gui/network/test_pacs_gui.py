@@ -102,7 +102,8 @@ def test_a_wrong_node_is_named_in_the_dialog(qtbot, main_window, orthanc, pacs_e
     dialog.node_combo.setEditText(f"WRONGAE@127.0.0.1:{orthanc.server.dicom_port}")
     _click(qtbot, dialog.search_button)
     qtbot.waitUntil(dialog.search_button.isEnabled, timeout=30000)
-    assert "called AE title 'WRONGAE'" in dialog.status.text(), dialog.status.text()
+    log_tail = (orthanc.server.workdir / "orthanc.log").read_text(errors="replace")[-3000:]
+    assert "called AE title 'WRONGAE'" in dialog.status.text(), (dialog.status.text(), log_tail)
     dialog.close()
 
 

@@ -133,7 +133,7 @@ def _engine(args: argparse.Namespace) -> Any:
         if args.demo_input_size:
             sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
                      for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-        return StagingEngine.demo(input_sizes=sizes)
+        return StagingEngine.demo(input_sizes=sizes, build_onnx_in_background=True)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
 

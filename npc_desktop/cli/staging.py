@@ -130,7 +130,8 @@ def _cmd_stage(args: argparse.Namespace) -> int:
             if args.demo_input_size:
                 sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
                          for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-            engine = StagingEngine.demo(input_sizes=sizes, batch_size=args.batch_size, runtime=args.runtime)
+            engine = StagingEngine.demo(input_sizes=sizes, batch_size=args.batch_size, runtime=args.runtime,
+                                        build_onnx_in_background=True)
         result = engine.stage_annotations(annotations, volumes)
     except (ModelError, StagingInputError) as exc:
         raise UsageError(str(exc)) from None

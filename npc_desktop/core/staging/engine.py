@@ -19,6 +19,7 @@ made, never on the ONNX path.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ from npc_desktop.core.models.voting import (
 )
 from npc_desktop.core.progress import CancelToken, ProgressCallback, check_cancelled
 from npc_desktop.core.staging.runtimes import DEFAULT_RUNTIME, demo_bundle_for, load_bundle_for, make_ensemble
+
+log = logging.getLogger(__name__)
 
 __all__ = ["StagingItem", "StagingEngine", "StagingInputError"]
 
@@ -175,12 +178,18 @@ class StagingEngine:
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
         runtime: str = DEFAULT_RUNTIME,
+        build_onnx_in_background: bool = False,
         **options: Any,
     ) -> "StagingEngine":
         """The untrained demo engine: the five members with random weights (marked as such).
 
         With ONNX Runtime the members come from the cached demo bundle (made once, with TensorFlow).
+        ``build_onnx_in_background``: when the native-size cache is empty, stage on TensorFlow this
+        time and fill the cache in a low-priority child process (:mod:`.demo_onnx_background`) instead
+        of exporting for minutes before the first result.
         """
+        if build_onnx_in_background and runtime == "onnx" and not input_sizes and _fall_back_to_tf(seed):
+            runtime = "tf"
         bundle = demo_bundle_for(runtime, input_sizes=input_sizes, seed=seed, progress=progress, cancel=cancel)
         return cls(bundle, runtime=runtime, **options)
 
@@ -395,3 +404,18 @@ class StagingEngine:
             annotations, volumes, margin=margin, preprocessing=preprocessing, roi_ids=roi_ids
         )
         return self.stage(items, progress=progress, cancel=cancel)
+
+
+def _fall_back_to_tf(seed: int) -> bool:
+    """Whether the native-size ONNX demo cache is empty while TensorFlow is here (then start filling it)."""
+    import importlib.util
+
+    from npc_desktop.core.models.demo_onnx_background import demo_onnx_ready, start_demo_onnx_build
+
+    if demo_onnx_ready(None, seed) or importlib.util.find_spec("tensorflow") is None:
+        return False
+    start_demo_onnx_build(seed)
+    log.warning("the ONNX demo models are not built yet: staging on TensorFlow this time while they are "
+                "built in the background for the next start")
+    return True
+

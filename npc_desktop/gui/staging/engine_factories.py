@@ -34,7 +34,7 @@ class EngineFactories:
         """The factory of the untrained demo engine."""
         if self.demo is not None:
             return self.demo()
-        return demo_engine_factory(batch_size=BATCH_SIZE, runtime=self.runtime)
+        return demo_engine_factory(batch_size=BATCH_SIZE, runtime=self.runtime, build_onnx_in_background=True)
 
     def bundle_factory(self, path: str) -> EngineFactory:
         """The factory of a bundle folder's engine."""

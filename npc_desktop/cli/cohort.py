@@ -21,6 +21,8 @@ import json
 import sys
 from typing import Any, Callable
 
+from npc_desktop.cli.bundle_onnx import add_runtime_option
+
 _FILTERS = ("unlabelled", "unstaged", "discordant")
 
 
@@ -38,6 +40,7 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
     source.add_argument("--demo-bundle", action="store_true",
                         help="the untrained demo members (random weights: UNTRAINED DEMO - not a prediction)")
     stage.add_argument("--demo-input-size", type=int, default=None, help=argparse.SUPPRESS)
+    add_runtime_option(stage)
     for parser in (listing, stage):
         parser.add_argument("--filter", choices=_FILTERS, default=None, help="only these rows")
     for parser in (index, listing, stage):
@@ -128,12 +131,12 @@ def _engine(args: argparse.Namespace) -> Any:
         raise UsageError("choose a model bundle with --bundle DIR (see models/README.md) or --demo-bundle")
     try:
         if args.bundle:
-            return StagingEngine.load(args.bundle)
+            return StagingEngine.load(args.bundle, runtime=args.runtime)
         sizes = None
         if args.demo_input_size:
             sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
                      for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-        return StagingEngine.demo(input_sizes=sizes, build_onnx_in_background=True)
+        return StagingEngine.demo(input_sizes=sizes, runtime=args.runtime, build_onnx_in_background=True)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
 

@@ -333,7 +333,7 @@ class MainWindow(QMainWindow):
         """The worklist's batch staging uses the models chosen in the Models menu (the demo by default)."""
         staging = self.session.staging
         bundle = staging.status.bundle
-        factory = staging.factories.demo() if bundle is None else staging.factories.bundle(bundle)
+        factory = staging.factories.demo_factory() if bundle is None else staging.factories.bundle_factory(bundle)
         return factory, bundle or "the untrained demo models (UNTRAINED DEMO - not a prediction)"
 
     def _show_results(self) -> None:

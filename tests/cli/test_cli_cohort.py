@@ -64,6 +64,8 @@ def test_stage_needs_a_bundle_and_stages_rows_with_rois(
     assert row["staged"] and not row["stale"] and row["tumours"] == 1 and len(row["bundle_sha256"]) == 64
     assert main(["cohort", "stage", "--bundle", str(bundle), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"][0]["outcome"] == "skipped"
+    assert main(["cohort", "stage", "--bundle", str(bundle), "--runtime", "tf", "--json"]) == 0  # as `stage` has
+    assert json.loads(capsys.readouterr().out)["rows"][0]["outcome"] == "skipped"
 
 
 def test_bad_root_and_corrupt_database(cohort_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -148,6 +148,8 @@ def ensure_demo_onnx_bundle(
     scratch = Path(tempfile.mkdtemp(prefix=f".demo-onnx-{key}.tmp-", dir=parent))
     try:
         _build(scratch / "bundle", sizes, architectures, seed, class_names, progress, cancel)
+        if _complete(target):  # another process finished first: keep its copy, which may be in use
+            return target
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
         try:

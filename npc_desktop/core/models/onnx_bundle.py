@@ -60,7 +60,9 @@ def export_models_onnx(
         members.append(dataclasses.replace(entry, onnx=onnx))
         if progress is not None:
             progress(index + 1, len(manifest.members))
-    updated = dataclasses.replace(manifest, members=tuple(members))
+    # The rewrite is a schema-2 manifest: it no longer says it was read from schema 1.
+    calibration = {k: v for k, v in manifest.calibration.items() if k != "migrated_from"}
+    updated = dataclasses.replace(manifest, members=tuple(members), calibration=calibration)
     text = json.dumps(updated.to_dict(), indent=2) + "\n"
     write_bytes_atomically(root / MANIFEST_NAME, text.encode("utf-8"), sync_dir=True)
     return updated

@@ -414,7 +414,8 @@ def _fall_back_to_tf(seed: int) -> bool:
 
     if demo_onnx_ready(None, seed) or importlib.util.find_spec("tensorflow") is None:
         return False
-    start_demo_onnx_build(seed)
+    if not start_demo_onnx_build(seed):
+        return False
     log.warning("the ONNX demo models are not built yet: staging on TensorFlow this time while they are "
                 "built in the background for the next start")
     return True

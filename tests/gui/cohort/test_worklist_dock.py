@@ -227,3 +227,15 @@ def test_row_follows_the_label_given_in_the_window(worklist_window: Any, qtbot: 
     qtbot.waitUntil(lambda: next(r for r in ui.panel.model.rows if r.study_uid == uids[2]).label == "IVa",
                     timeout=10000)
     assert ui.panel.summary.text().startswith("2 of 3 labelled")
+
+
+def test_batch_staging_uses_the_real_engine_factories_and_the_chosen_runtime(make_window: Any) -> None:
+    from npc_desktop.gui.staging.engine_factories import EngineFactories
+
+    window = make_window(engine_factories=EngineFactories(runtime="tf"))  # nothing injected: the app's own
+    factory, what = window._batch_engine()
+    assert callable(factory)  # built lazily by the batch worker; not called here
+    assert factory.__closure__ is not None
+    options = [cell.cell_contents for cell in factory.__closure__ if isinstance(cell.cell_contents, dict)]
+    assert options and options[0]["runtime"] == "tf"
+    assert "UNTRAINED DEMO" in what

@@ -46,11 +46,27 @@ def calibrated_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def test_engine_stages_calibrated_probabilities(calibrated_bundle: Path) -> None:
-    engine = StagingEngine.load(calibrated_bundle, batch_size=3)
+@pytest.fixture(scope="module")
+def calibrated_onnx_bundle(calibrated_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same bundle with its members' ONNX graphs added (what ``npc-desktop bundle export-onnx`` does)."""
+    from npc_desktop.core.models.onnx_bundle import add_onnx_graphs
+
+    directory = Path(shutil.copytree(calibrated_bundle, tmp_path_factory.mktemp("calibrated-onnx") / "bundle"))
+    add_onnx_graphs(directory)
+    return directory
+
+
+@pytest.mark.parametrize("runtime", ["tf", "onnx"])
+def test_engine_stages_calibrated_probabilities(runtime: str, calibrated_bundle: Path, request: Any) -> None:
+    from npc_desktop.core.models.bundle import load_bundle
+
+    path = calibrated_bundle if runtime == "tf" else request.getfixturevalue("calibrated_onnx_bundle")
+    engine = StagingEngine.load(path, batch_size=3, runtime=runtime)
+    assert engine.bundle.manifest.temperatures() == (0.25, 4.0)
+    assert engine.bundle.manifest.ensemble_temperature == 2.0
     items = _items(4, seed=1)
     result = engine.stage(items, cams=True)
-    expected = calibrated_probabilities(_member_logits(engine.bundle, items), [0.25, 4.0])
+    expected = calibrated_probabilities(_member_logits(load_bundle(calibrated_bundle), items), [0.25, 4.0])
     member = np.stack([p.member_probabilities for p in result.patches], axis=1)
     np.testing.assert_allclose(member, expected, atol=2e-5)
     vote = calibrated_vote(soft_vote(expected, [0.7, 0.3]), 2.0)
@@ -66,7 +82,7 @@ def test_engine_stages_calibrated_probabilities(calibrated_bundle: Path) -> None
 def test_schema_1_bundle_loads_and_stages_as_plain_softmax(small_bundle_dir: Path, tmp_path: Path) -> None:
     bundle_dir = Path(shutil.copytree(small_bundle_dir, tmp_path / "old"))
     as_schema_1(bundle_dir)
-    engine = StagingEngine.load(bundle_dir, batch_size=2)
+    engine = StagingEngine.load(bundle_dir, batch_size=2, runtime="tf")
     items = _items(3, seed=2)
     result = engine.stage(items, cams=False)
     expected = calibrated_probabilities(_member_logits(engine.bundle, items))

@@ -22,6 +22,7 @@ import sys
 from typing import Any, Callable
 
 from npc_desktop.cli.bundle_onnx import add_runtime_option
+from npc_desktop.cli.engine_args import engine_from_args
 
 _FILTERS = ("unlabelled", "unstaged", "discordant")
 
@@ -125,18 +126,10 @@ def _list(args: argparse.Namespace, db: Any) -> int:
 def _engine(args: argparse.Namespace) -> Any:
     from npc_desktop.cli.main import UsageError
     from npc_desktop.core.models.errors import ModelError
-    from npc_desktop.core.staging.engine import StagingEngine
-
     if not args.bundle and not args.demo_bundle:
         raise UsageError("choose a model bundle with --bundle DIR (see models/README.md) or --demo-bundle")
     try:
-        if args.bundle:
-            return StagingEngine.load(args.bundle, runtime=args.runtime)
-        sizes = None
-        if args.demo_input_size:
-            sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
-                     for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-        return StagingEngine.demo(input_sizes=sizes, runtime=args.runtime, build_onnx_in_background=True)
+        return engine_from_args(args)
     except ModelError as exc:
         raise UsageError(str(exc)) from None
 

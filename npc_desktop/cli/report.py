@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from npc_desktop.cli.bundle_onnx import add_runtime_option
+from npc_desktop.cli.engine_args import engine_from_args
 
 
 def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -40,15 +41,7 @@ def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argp
 
 
 def _engine(args: argparse.Namespace) -> Any:
-    from npc_desktop.core.staging.engine import StagingEngine
-
-    if args.bundle:
-        return StagingEngine.load(args.bundle, runtime=args.runtime)
-    sizes = None
-    if args.demo_input_size:
-        sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
-                 for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-    return StagingEngine.demo(input_sizes=sizes, runtime=args.runtime, build_onnx_in_background=True)
+    return engine_from_args(args)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from npc_desktop.cli.bundle_onnx import add_runtime_option, cmd_export_onnx
+from npc_desktop.cli.engine_args import engine_from_args
 
 
 def register(commands: "argparse._SubParsersAction") -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -111,7 +112,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     from npc_desktop.cli.main import UsageError
     from npc_desktop.core.dicom import index_path
     from npc_desktop.core.models.errors import ModelError
-    from npc_desktop.core.staging.engine import StagingEngine, StagingInputError
+    from npc_desktop.core.staging.engine import StagingInputError
 
     if not Path(args.study_path).exists():
         raise UsageError(f"{args.study_path}: no such file or folder")
@@ -123,15 +124,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     annotations = _read_annotations(args, [s.study_instance_uid for p in index.patients for s in p.studies])
     volumes = _load_volumes(index, annotations, args.study_path)
     try:
-        if args.bundle:
-            engine = StagingEngine.load(args.bundle, batch_size=args.batch_size, runtime=args.runtime)
-        else:
-            sizes = None
-            if args.demo_input_size:
-                sizes = {a: max(args.demo_input_size, 75 if a.startswith("inception") else 32)
-                         for a in ("vgg16", "inception_v3", "resnet50", "inception_resnet_v2", "densenet121")}
-            engine = StagingEngine.demo(input_sizes=sizes, batch_size=args.batch_size, runtime=args.runtime,
-                                        build_onnx_in_background=True)
+        engine = engine_from_args(args, batch_size=args.batch_size)
         result = engine.stage_annotations(annotations, volumes)
     except (ModelError, StagingInputError) as exc:
         raise UsageError(str(exc)) from None

@@ -8,6 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor
 
 from npc_desktop.core.cohort.rows import WorklistRow, matches
+from npc_desktop.gui.viewer.overlay import format_person_name
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -27,7 +28,7 @@ def _staged(row: WorklistRow) -> str:
 
 
 COLUMNS: tuple[tuple[str, Callable[[WorklistRow, bool], Any]], ...] = (
-    ("Patient", lambda r, real: r.display_name(real_names=real)),
+    ("Patient", lambda r, real: format_person_name(r.display_name(real_names=True)) if real else r.pseudonym),
     ("Date", lambda r, real: _date(r.study_date) if real else "—"),
     ("T1C", lambda r, real: _yes(r.t1c is not None)),
     ("T2", lambda r, real: _yes(r.t2 is not None)),

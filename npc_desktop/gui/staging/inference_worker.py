@@ -161,7 +161,10 @@ class InferenceService(QObject):
         self._thread.setObjectName("npc-inference")
         self._worker = InferenceWorker(factory or demo_engine_factory(), self._abort, warm_up=warm_up)
         self._worker.moveToThread(self._thread)
-        self._thread.finished.connect(self._worker.deleteLater)
+        # No deleteLater on the thread's finished signal: the worker would then be destroyed on its own
+        # thread, where PySide's destructor hooks wait for the GIL while holding Qt's signal lock, and a
+        # GUI-thread signal emitted at that moment (holding the GIL) deadlocks both. The worker goes
+        # with this service's Python object instead, on the GUI thread, after the thread has ended.
         self._load_requested.connect(self._worker.load)
         self._run_requested.connect(self._worker.run)
         self._worker.ready.connect(self._on_ready)

@@ -75,8 +75,10 @@ class _Member:
             self.geometry = HeadGeometry.from_json(meta["npc_desktop.head_geometry"])
             shape = self.session.get_inputs()[0].shape
             self.input_size = (int(shape[1]), int(shape[2]))
-            self.dense_kernel = decode_array(meta["npc_desktop.head_dense_kernel"])
-            self.logits_kernel = decode_array(meta["npc_desktop.logits_kernel"])
+            # Converted once here: head_gradient works in float64, and converting the dense kernel
+            # (features x units) at every call cost about a fifth of a patch's staging time.
+            self.dense_kernel = decode_array(meta["npc_desktop.head_dense_kernel"]).astype(np.float64)
+            self.logits_kernel = decode_array(meta["npc_desktop.logits_kernel"]).astype(np.float64)
         except Exception as exc:  # onnxruntime raises its own exception types; name the file
             text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise BundleError(path, f"cannot be used as a member's ONNX graph ({text})",

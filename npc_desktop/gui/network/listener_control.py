@@ -7,13 +7,16 @@ AE title are set in Settings > PACS Nodes (remembered in the application setting
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from npc_desktop.core.network import DEFAULT_OUR_AET, PacsError, StorageListener, StudyStore
+from npc_desktop.core.network import DEFAULT_OUR_AET, PacsError, StudyStore
 from npc_desktop.core.network.errors import NodeConfigError
 from npc_desktop.gui.settings import AppSettings
+
+if TYPE_CHECKING:
+    from npc_desktop.core.network import StorageListener
 
 PORT_KEY = "pacs/listen_port"
 AET_KEY = "pacs/listen_aet"
@@ -44,6 +47,8 @@ class ListenerControl(QObject):
         """Start listening; return a problem sentence when it cannot (the port is taken, a bad AE title)."""
         if self.listener is not None:
             return None
+        from npc_desktop.core.network import StorageListener  # pynetdicom: only when receiving is turned on
+
         port, aet = listen_settings(self.settings)
         try:
             listener = StorageListener(self.store(), aet, port, on_stored=lambda path: self.received.emit(str(path)))

@@ -7,16 +7,19 @@ nothing to send).
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from PySide6.QtCore import QObject, Qt
 
 from npc_desktop.core.network import StudyStore
 from npc_desktop.gui.network.listener_control import ListenerControl
-from npc_desktop.gui.network.nodes_dialog import NodesDialog
-from npc_desktop.gui.network.query_dialog import QueryDialog
-from npc_desktop.gui.network.send_dialog import ResultsToSend, SendDialog
+from npc_desktop.gui.network.send_dialog import ResultsToSend
 from npc_desktop.gui.window_context import WindowContext
+
+if TYPE_CHECKING:
+    from npc_desktop.gui.network.nodes_dialog import NodesDialog
+    from npc_desktop.gui.network.query_dialog import QueryDialog
+    from npc_desktop.gui.network.send_dialog import SendDialog
 
 ResultsSource = Callable[[], Union[ResultsToSend, str]]
 """Returns what to send, or a sentence saying why there is nothing to send."""
@@ -56,6 +59,8 @@ class PacsUi(QObject):
             self.query_dialog.raise_()
             self.query_dialog.activateWindow()
             return
+        from npc_desktop.gui.network.query_dialog import QueryDialog  # pynetdicom and requests: on first use
+
         dialog = QueryDialog(self.store, self.context.parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.study_retrieved.connect(self._opened)
@@ -95,6 +100,8 @@ class PacsUi(QObject):
         if isinstance(results, str):
             self.error("Nothing to send to PACS", results)
             return
+        from npc_desktop.gui.network.send_dialog import SendDialog
+
         dialog = SendDialog(results, self.context.parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _result: setattr(self, "send_dialog", None))
@@ -103,6 +110,8 @@ class PacsUi(QObject):
 
     def edit_nodes(self) -> None:
         """Show Settings > PACS Nodes."""
+        from npc_desktop.gui.network.nodes_dialog import NodesDialog
+
         dialog = NodesDialog(self.context.parent, settings=self.context.settings)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _result: setattr(self, "nodes_dialog", None))

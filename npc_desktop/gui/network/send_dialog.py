@@ -6,14 +6,16 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from npc_desktop.core.network import SendReport, send_files
 from npc_desktop.core.progress import ProgressCallback, check_cancelled
 from npc_desktop.gui.network.node_choice import NodeCombo, pacs_job
 from npc_desktop.gui.workers import JobRunner
+
+if TYPE_CHECKING:
+    from npc_desktop.core.network import SendReport
 
 WriteResults = Callable[[Path, ProgressCallback, threading.Event], list[Path]]
 
@@ -86,6 +88,8 @@ class SendDialog(QDialog):
             self.status.setText(f"✘ {exc}")
             return
         write = self.results.write
+
+        from npc_desktop.core.network import send_files
 
         def job(progress: ProgressCallback, cancel: threading.Event) -> SendReport:
             with tempfile.TemporaryDirectory(prefix="npc-send-") as folder:
